@@ -1,0 +1,105 @@
+"""``gradcomp``: run one experiment, show the plan, check a manifest.
+
+    gradcomp run dataset=a9a method=diana_rr compressor.k=2 stepsize.multiplier=4 scale=quick
+    gradcomp plan scale=quick
+    gradcomp manifest-check figures/rr/MANIFEST
+
+Arguments after the subcommand are Hydra overrides of ``conf/config.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One BLAS thread: runs are deterministic and parallelism comes from running many jobs.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+
+def _die(msg: str, code: int = 2) -> None:
+    print(f"gradcomp: error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def cmd_run(overrides: list[str]) -> None:
+    import numpy as np
+    from tqdm import tqdm
+
+    from .config import compose, to_plain
+    from .pipeline.identity import run_config, run_id
+    from .pipeline.run import multipliers_of, run_to_dir
+    from .pipeline import io
+
+    full = to_plain(compose(overrides))
+    cfg = run_config(full)
+    rid = run_id(cfg)
+    root = full["results_root"]
+    out = f"{root}/runs/{rid}"
+    io.write_json(f"{out}/config.json", cfg, indent=1)
+    epochs = int(cfg["run"]["epochs"])
+    mult = multipliers_of(cfg)
+    print(f"run {rid}: {cfg['method']['label']} on {cfg['dataset']['name']}, "
+          f"{cfg['compressor']['name']}, {len(mult)} multiplier(s), {epochs} data passes -> {out}")
+    with tqdm(total=epochs, unit="pass", dynamic_ncols=True) as bar:
+        def progress(p: float) -> None:
+            bar.update(min(epochs, int(p)) - bar.n)
+        run_to_dir(cfg, full["data"], root, out, progress=progress)
+    tr = io.loadz(f"{out}/trace.npz")
+    info = io.read_json(f"{out}/info.json")
+    print(f"k = {info['k']}, omega = {info['omega']:.4g}, gamma_theory = {info['gamma_theory']:.4g}")
+    status = {0: "", 1: " (stopped: ||x-x*||^2 < stop_dist_sq)", 2: " (diverged)"}
+    for r, m in enumerate(mult):
+        col = tr["f_gap"][:, r]
+        ok = np.flatnonzero(np.isfinite(col))
+        last = f"{col[ok[-1]]:.6e} at {tr['passes'][ok[-1]]:.1f} passes" if len(ok) else "n/a"
+        print(f"  multiplier {m:g}: final f(x)-f* = {last}{status[int(tr['status'][r])]}")
+
+
+def cmd_plan(overrides: list[str]) -> None:
+    from .pipeline.plan import build_plan
+
+    plan = build_plan(overrides)
+    print(f"scale={plan.base['scale']['name']}: {len(plan.problems)} problems, {len(plan.runs)} runs, "
+          f"{len(plan.figures)} figures, {len(plan.tables)} tables -> {plan.figures_root}")
+    for rid, rc in sorted(plan.runs.items(), key=lambda kv: (kv[1]["dataset"]["name"], kv[1]["method"]["name"])):
+        grid = rc["stepsize"]["grid"] or [rc["stepsize"]["multiplier"]]
+        print(f"  {rid}  {rc['dataset']['name']:<10} {rc['method']['name']:<12} "
+              f"{len(grid)} multipliers, {rc['run']['epochs']} passes")
+
+
+def cmd_manifest_check(paths: list[str]) -> None:
+    from .verify.manifest import check_manifest
+
+    bad = False
+    for m in paths:
+        changed = check_manifest(m)
+        bad |= bool(changed)
+        print(f"{m}: " + ("all artifacts match" if not changed else "changed: " + ", ".join(changed)))
+    sys.exit(1 if bad else 0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="gradcomp", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "plan", "manifest-check"])
+    parser.add_argument("args", nargs="*", help="Hydra overrides (key=value), or manifest paths")
+    ns = parser.parse_args(argv)
+
+    from .config import ConfigError
+    from .data import DataError
+
+    try:
+        {"run": cmd_run, "plan": cmd_plan, "manifest-check": cmd_manifest_check}[ns.command](ns.args)
+    except ConfigError as exc:
+        _die(str(exc))
+    except DataError as exc:
+        _die(str(exc), 3)
+    except KeyboardInterrupt:
+        _die("interrupted; nothing half-written was kept", 130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,311 @@
+"""Typed schema of the Hydra config tree in ``conf/`` and the one way to compose it.
+
+Every experiment number lives in ``conf/``; the dataclasses here only fix the *shape*
+and the *types* (no experiment numbers as defaults), so that a misspelt key
+(``compressor.kk=2``) or an unknown choice (``method.sampling=bogus``) fails at
+composition time, before any job starts, naming the bad key and the valid values.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+SCHEMA_VERSION = 1
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be composed or is inconsistent."""
+
+
+class Split(enum.Enum):
+    hetero = "hetero"
+    iid = "iid"
+
+
+class Sampling(enum.Enum):
+    with_replacement = "with_replacement"
+    rr = "rr"
+
+
+class Reshuffle(enum.Enum):
+    every_epoch = "every_epoch"
+    once = "once"
+    none = "none"
+
+
+class Shifts(enum.Enum):
+    none = "none"
+    client = "client"
+    slot = "slot"
+
+
+class Algorithm(enum.Enum):
+    dcgd = "dcgd"
+    diana = "diana"
+
+
+class StepsizeRule(enum.Enum):
+    qsgd = "qsgd"
+    q_rr = "q_rr"
+    diana = "diana"
+    diana_rr = "diana_rr"
+
+
+class Backend(enum.Enum):
+    numpy = "numpy"
+    cupy = "cupy"
+
+
+@dataclass
+class DatasetConf:
+    name: str = MISSING
+    filename: str = MISSING
+    url: str = MISSING
+    sha256: str = MISSING
+    n_samples: int = MISSING
+    n_features: int = MISSING
+
+
+@dataclass
+class ProblemConf:
+    name: str = MISSING
+    n_clients: int = MISSING
+    split: Split = MISSING
+    condition_number: float = MISSING
+    batch_fraction: float = MISSING
+    solver_grad_tol: float = MISSING
+    solver_max_iter: int = MISSING
+
+
+@dataclass
+class CompressorConf:
+    name: str = MISSING
+    k: Optional[int] = None
+    k_fraction: Optional[float] = None
+    bits_per_float: int = MISSING
+    count_indices: bool = MISSING
+
+
+@dataclass
+class MethodConf:
+    name: str = MISSING
+    label: str = MISSING
+    algorithm: Algorithm = MISSING
+    sampling: Sampling = MISSING
+    reshuffle: Reshuffle = MISSING
+    shifts: Shifts = MISSING
+    alpha_scale: Optional[float] = None
+    stepsize_rule: StepsizeRule = MISSING
+    source: str = MISSING
+    our_choices: List[str] = field(default_factory=list)
+
+
+@dataclass
+class StepsizeConf:
+    multiplier: float = MISSING
+    grid: Optional[List[float]] = None
+
+
+@dataclass
+class RunConf:
+    epochs: int = MISSING
+    record_every: int = MISSING
+    stop_dist_sq: Optional[float] = None
+    diverge_factor: float = MISSING
+
+
+@dataclass
+class ScaleConf:
+    name: str = MISSING
+    epochs: int = MISSING
+    grid_stride: int = MISSING
+    figures_root: str = MISSING
+
+
+@dataclass
+class DataConf:
+    mirror: Optional[str] = None
+    cache_dir: str = MISSING
+    download: bool = MISSING
+
+
+@dataclass
+class PanelConf:
+    dataset: str = MISSING
+    overrides: List[str] = field(default_factory=list)
+
+
+@dataclass
+class SelectConf:
+    metric: str = MISSING
+    tie_factor: float = MISSING
+    then: str = MISSING
+    rule: str = MISSING
+
+
+@dataclass
+class FigureConf:
+    id: str = MISSING
+    paper: str = MISSING
+    kind: str = MISSING
+    panels: List[PanelConf] = MISSING
+    methods: List[str] = MISSING
+    grid: List[float] = MISSING
+    select: SelectConf = MISSING
+    panel_title: str = MISSING
+    xlabel: str = MISSING
+    ylabel: str = MISSING
+    xlim: List[float] = MISSING
+    ylim: Optional[List[float]] = None
+    caption: str = MISSING
+    deviations: List[str] = field(default_factory=list)
+
+
+@dataclass
+class TableConf:
+    id: str = MISSING
+    paper: str = MISSING
+    kind: str = MISSING
+    datasets: List[str] = MISSING
+    title: str = MISSING
+    caption: str = MISSING
+    columns: List[str] = field(default_factory=list)
+
+
+@dataclass
+class ClaimConf:
+    id: str = MISSING
+    source: str = MISSING
+    statement: str = MISSING
+    kind: str = MISSING
+    artifact: str = MISSING
+    params: Dict[str, Any] = field(default_factory=dict)
+    tolerance: str = MISSING
+    expect: str = MISSING
+    note: str = ""
+
+
+@dataclass
+class ClaimSetConf:
+    paper: str = MISSING
+    claims: List[ClaimConf] = MISSING
+
+
+@dataclass
+class ArtifactsConf:
+    figures: List[str] = field(default_factory=list)
+    tables: List[str] = field(default_factory=list)
+    claims: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    seed: int = MISSING
+    backend: Backend = MISSING
+    results_root: str = MISSING
+    data: DataConf = MISSING
+    dataset: DatasetConf = MISSING
+    problem: ProblemConf = MISSING
+    compressor: CompressorConf = MISSING
+    method: MethodConf = MISSING
+    stepsize: StepsizeConf = MISSING
+    run: RunConf = MISSING
+    scale: ScaleConf = MISSING
+    artifacts: ArtifactsConf = MISSING
+    figure: Optional[FigureConf] = None
+    table: Optional[TableConf] = None
+    claim: Optional[ClaimSetConf] = None
+
+
+_SCHEMAS = {
+    None: ("base_config", Config),
+    "dataset": ("base_dataset", DatasetConf),
+    "problem": ("base_problem", ProblemConf),
+    "compressor": ("base_compressor", CompressorConf),
+    "method": ("base_method", MethodConf),
+    "scale": ("base_scale", ScaleConf),
+    "figure": ("base_figure", FigureConf),
+    "table": ("base_table", TableConf),
+    "claim": ("base_claim", ClaimSetConf),
+}
+
+
+def _register_schemas() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    for group, (name, node) in _SCHEMAS.items():
+        cs.store(group=group, name=name, node=node)
+
+
+def conf_dir() -> Path:
+    """The ``conf/`` directory: ``$GRADCOMP_CONF`` or the one beside ``src/``."""
+    env = os.environ.get("GRADCOMP_CONF")
+    if env:
+        return Path(env).resolve()
+    return Path(__file__).resolve().parents[2] / "conf"
+
+
+@contextmanager
+def composer(config_dir: Path | None = None) -> Iterator["Composer"]:
+    """Context in which configs can be composed (Hydra's Compose API, once per process)."""
+    from hydra import initialize_config_dir
+
+    _register_schemas()
+    with initialize_config_dir(config_dir=str(config_dir or conf_dir()), version_base="1.3"):
+        yield Composer()
+
+
+class Composer:
+    """Composes ``conf/config.yaml`` with Hydra overrides, turning Hydra's errors into ConfigError."""
+
+    def __call__(self, overrides: List[str]) -> DictConfig:
+        from hydra import compose
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        try:
+            cfg = compose(config_name="config", overrides=list(overrides))
+            OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise ConfigError(_explain(exc, overrides)) from None
+        return cfg
+
+
+def _explain(exc: Exception, overrides: List[str]) -> str:
+    parts = [str(exc).strip()]
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause).strip() not in parts[0]:
+        parts.append(str(cause).strip())
+    text = "\n".join(parts)
+    # Hydra's search-path dump and our schema entries only distract from the fix.
+    text = text.split("Config search path:")[0].rstrip()
+    lines = [
+        ln for ln in text.splitlines()
+        if not ln.strip().startswith("base_") and "To append to your config" not in ln
+    ]
+    shown = " ".join(overrides) if overrides else "(none)"
+    body = "\n  ".join(lines)
+    return f"invalid configuration (overrides: {shown}):\n  {body}"
+
+
+def compose(overrides: List[str], config_dir: Path | None = None) -> DictConfig:
+    """Compose one config outside any other composer context."""
+    with composer(config_dir) as c:
+        return c(overrides)
+
+
+def to_plain(cfg: DictConfig | Any) -> Any:
+    """Resolved plain containers, enums as their names: what is hashed and stored."""
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(
+            cfg, resolve=True, throw_on_missing=True, enum_to_str=True
+        )
+    return cfg

@@ -1,0 +1,59 @@
+"""Which rows each client uses in each round.
+
+* :class:`WithReplacement`: every round, client m draws b_m rows uniformly with
+  replacement (QSGD, DIANA; the authors' ``rs_sgd.choice(n_m, b_m, replace=True)``).
+* :class:`Reshuffling`: random reshuffling. Each epoch (or once) every client permutes
+  its rows; step j = 0..n-2 uses permutation slots [j b_m, (j+1) b_m) and the last step
+  takes all remaining rows (the authors' batching, spec 2.3).
+
+``next_round()`` returns ``(batch, slot)``: the round's :class:`~gradcomp.problems.logreg.Batch`
+for all clients and the minibatch slot j (used by per-slot shifts; 0 without RR).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..problems.logreg import Batch, LogisticRegression, RowBlock
+
+
+class WithReplacement:
+    def __init__(self, prob: LogisticRegression, b_m: np.ndarray, rng: np.random.Generator):
+        self.prob, self.rng = prob, rng
+        b_m = np.asarray(b_m, dtype=np.int64)
+        self._start = np.repeat(prob.offsets[:-1], b_m)
+        self._size = np.repeat(prob.n_m, b_m)
+
+    def next_round(self) -> tuple[Batch, int]:
+        rows = self._start + self.rng.integers(0, self._size)
+        return self.prob.batch(rows), 0
+
+
+class Reshuffling:
+    def __init__(self, prob: LogisticRegression, b_m: np.ndarray, n_steps: int,
+                 rng: np.random.Generator, every_epoch: bool):
+        self.prob, self.rng, self.n_steps, self.every_epoch = prob, rng, n_steps, every_epoch
+        self.b_m = np.asarray(b_m, dtype=np.int64)
+        if np.any(self.b_m * (n_steps - 1) >= prob.n_m):
+            raise ValueError("batch size too large for the number of RR steps per epoch")
+        self._batches: list[Batch] | None = None
+        self._slot = 0
+
+    def _draw_epoch(self) -> list[Batch]:
+        prob = self.prob
+        client = prob.client_of_row
+        # One independent permutation per client, all in one sort.
+        order = np.lexsort((self.rng.random(prob.N), client))
+        pos = np.arange(prob.N) - prob.offsets[client]
+        slot = np.minimum(pos // self.b_m[client], self.n_steps - 1)
+        by_slot = order[np.argsort(slot * prob.M + client, kind="stable")]
+        bounds = np.searchsorted(np.sort(slot), np.arange(self.n_steps + 1))
+        block = RowBlock(prob, by_slot)  # one gather per epoch, slots are slices
+        return [block.batch(bounds[j], bounds[j + 1]) for j in range(self.n_steps)]
+
+    def next_round(self) -> tuple[Batch, int]:
+        if self._slot == 0 and (self._batches is None or self.every_epoch):
+            self._batches = self._draw_epoch()
+        j = self._slot
+        self._slot = (j + 1) % self.n_steps
+        return self._batches[j], j

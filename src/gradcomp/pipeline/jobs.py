@@ -1,0 +1,107 @@
+"""Entry points of the Snakemake jobs: ``python -m gradcomp.pipeline.jobs <kind> ...``.
+
+Each job reads the files the plan materialised (run/problem configs, figure/table specs,
+``results/data.json``) and writes its outputs atomically. BLAS is pinned to one thread
+before NumPy is imported: Snakemake parallelises across jobs, and one thread keeps a
+run's bytes identical from one execution to the next.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def _data_cfg(results_root: str) -> dict:
+    from . import io
+
+    return io.read_json(Path(results_root) / "data.json")
+
+
+def job_problem(args) -> None:
+    from . import io, problem
+
+    cfg = io.read_json(Path(args.dir) / "config.json")
+    problem.prepare(cfg, _data_cfg(args.results), args.dir)
+
+
+def job_run(args) -> None:
+    from . import io
+    from .run import run_to_dir
+
+    cfg = io.read_json(Path(args.dir) / "config.json")
+    run_to_dir(cfg, _data_cfg(args.results), args.results, args.dir)
+
+
+def job_figure(args) -> None:
+    from ..report.figures import build_figure
+    from . import io
+
+    build_figure(io.read_json(args.spec))
+
+
+def job_table(args) -> None:
+    from ..report.tables import build_table
+    from . import io
+
+    build_table(io.read_json(args.spec))
+
+
+def job_verify(args) -> None:
+    from ..verify.claims import write_report
+    from . import io
+
+    write_report([io.read_json(s) for s in args.specs], args.out)
+
+
+def job_check(args) -> None:
+    from ..verify.claims import check_report
+
+    sys.exit(check_report(args.report))
+
+
+def job_manifest(args) -> None:
+    from ..verify.manifest import write_manifest
+
+    write_manifest(args.root, args.files, args.out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from threadpoolctl import threadpool_limits
+
+    p = argparse.ArgumentParser(prog="python -m gradcomp.pipeline.jobs")
+    sub = p.add_subparsers(dest="kind", required=True)
+    for name, fn in (("problem", job_problem), ("run", job_run)):
+        s = sub.add_parser(name)
+        s.add_argument("dir")
+        s.add_argument("--results", required=True)
+        s.set_defaults(fn=fn)
+    for name, fn in (("figure", job_figure), ("table", job_table)):
+        s = sub.add_parser(name)
+        s.add_argument("spec")
+        s.set_defaults(fn=fn)
+    s = sub.add_parser("verify")
+    s.add_argument("specs", nargs="+")
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=job_verify)
+    s = sub.add_parser("check")
+    s.add_argument("report")
+    s.set_defaults(fn=job_check)
+    s = sub.add_parser("manifest")
+    s.add_argument("root")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=job_manifest)
+    args = p.parse_args(argv)
+    with threadpool_limits(limits=1):
+        args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

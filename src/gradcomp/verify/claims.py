@@ -1,0 +1,182 @@
+"""Check published numbers and claims (``conf/claim/<paper>.yaml``) against what was built.
+
+Each claim kind is a small function returning ``(passed, measured text)``. A claim's
+``expect`` says whether we expect it to reproduce; a known misprint is expected to FAIL
+and is reported as such with the measured values. ``check_report`` fails only when an
+outcome differs from its expectation.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+from ..pipeline import io
+
+
+def _read_csv(path: str) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def printed_unit(printed: str) -> float:
+    """One unit of the last printed digit: '2.59' -> 0.01, '7.85e-5' -> 1e-7, '28.5' -> 0.1."""
+    mant, _, exp = printed.lower().partition("e")
+    decimals = len(mant.split(".")[1]) if "." in mant else 0
+    return 10.0 ** ((int(exp) if exp else 0) - decimals)
+
+
+def _table_row(ctx, claim) -> dict:
+    rows = _read_csv(ctx["tables"][claim["artifact"]]["outputs"]["csv"])
+    key = claim["params"]["row"]
+    for r in rows:
+        if r.get("dataset") == key:
+            return r
+    raise KeyError(f"row {key!r} not in {claim['artifact']}")
+
+
+def check_table_value(ctx, claim):
+    p = claim["params"]
+    v = float(_table_row(ctx, claim)[p["column"]])
+    target, unit = float(p["printed"]), printed_unit(p["printed"])
+    return abs(v - target) <= unit * (1 + 1e-9), f"{v:.6g} (printed {p['printed']}, |diff| {abs(v - target):.2g} vs unit {unit:g})"
+
+
+def check_table_exact(ctx, claim):
+    p = claim["params"]
+    v = _table_row(ctx, claim)[p["column"]]
+    return int(float(v)) == int(p["value"]), f"{v} (printed {p['value']})"
+
+
+def check_class_counts(ctx, claim):
+    rows = {int(r["client"]): (int(r["label_minus_1"]), int(r["label_plus_1"]))
+            for r in _read_csv(ctx["tables"][claim["artifact"]]["outputs"]["csv"])}
+    bad = []
+    for lo, hi, neg, pos in claim["params"]["blocks"]:
+        for m in range(lo, hi + 1):
+            if rows.get(m) != (neg, pos):
+                bad.append(f"client {m}: {rows.get(m)} vs printed {(neg, pos)}")
+    total = sum(a for a, _ in rows.values()), sum(b for _, b in rows.values())
+    return not bad, (f"all {len(rows)} clients match" if not bad else "; ".join(bad)) + f" (totals -1/+1: {total[0]}/{total[1]})"
+
+
+def _fig_levels(ctx, claim) -> dict[str, dict[str, float]]:
+    rows = _read_csv(ctx["figures"][claim["artifact"]]["outputs"]["selection"])
+    out: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if r["selected"] == "1":
+            out.setdefault(r["dataset"], {})[r["method"]] = float(r["best_f_gap"])
+    return out
+
+
+def _fmt_levels(lv: dict[str, float], keys) -> str:
+    return ", ".join(f"{k} {lv[k]:.2e}" for k in keys)
+
+
+def check_fig_lowest(ctx, claim):
+    p = claim["params"]
+    ok, parts = True, []
+    for ds, lv in _fig_levels(ctx, claim).items():
+        others = min(v for k, v in lv.items() if k != p["method"])
+        good = lv[p["method"]] <= float(p["tie_factor"]) * others
+        ok &= good
+        parts.append(f"{ds}: {p['method']} {lv[p['method']]:.2e} vs best other {others:.2e}" + ("" if good else " (no)"))
+    return ok, "; ".join(parts)
+
+
+def check_fig_close(ctx, claim):
+    p = claim["params"]
+    ok, parts = True, []
+    for ds, lv in _fig_levels(ctx, claim).items():
+        gap = abs(math.log10(lv[p["a"]]) - math.log10(lv[p["b"]]))
+        good = gap <= float(p["decades"])
+        ok &= good
+        parts.append(f"{ds}: {_fmt_levels(lv, (p['a'], p['b']))}, {gap:.2f} decades" + ("" if good else " (no)"))
+    return ok, "; ".join(parts)
+
+
+def check_fig_above(ctx, claim):
+    p = claim["params"]
+    ok, parts = True, []
+    for ds, lv in _fig_levels(ctx, claim).items():
+        lo_up = min(lv[k] for k in p["upper"])
+        hi_low = max(lv[k] for k in p["lower"])
+        good = lo_up > hi_low
+        ok &= good
+        parts.append(f"{ds}: min({'/'.join(p['upper'])}) {lo_up:.2e} vs max({'/'.join(p['lower'])}) {hi_low:.2e}"
+                     + ("" if good else " (no)"))
+    return ok, "; ".join(parts)
+
+
+KINDS = {
+    "table_value": check_table_value,
+    "table_exact": check_table_exact,
+    "class_counts": check_class_counts,
+    "fig_lowest": check_fig_lowest,
+    "fig_close": check_fig_close,
+    "fig_above": check_fig_above,
+}
+
+
+def evaluate(doc: dict) -> list[dict]:
+    results = []
+    for claim in doc["claims"]["claims"]:
+        try:
+            passed, measured = KINDS[claim["kind"]](doc, claim)
+        except (KeyError, FileNotFoundError, ValueError) as exc:
+            passed, measured = False, f"could not evaluate: {exc!r}"
+        outcome = "PASS" if passed else "FAIL"
+        results.append({"paper": doc["claims"]["paper"], "id": claim["id"], "source": claim["source"],
+                        "statement": claim["statement"], "measured": measured, "tolerance": claim["tolerance"],
+                        "outcome": outcome, "expect": claim["expect"].upper(),
+                        "as_expected": outcome == claim["expect"].upper(), "note": claim.get("note", "")})
+    return results
+
+
+def _md_cell(s: str) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def write_report(docs: list[dict], out: str) -> None:
+    results = [r for d in docs for r in evaluate(d)]
+    scale = docs[0]["scale"] if docs else {}
+    n_pass = sum(r["outcome"] == "PASS" for r in results)
+    unexpected = [r for r in results if not r["as_expected"]]
+    lines = [
+        "# Verification of published results",
+        "",
+        f"Scale: `{scale.get('name')}` ({scale.get('epochs')} data passes). Generated by `snakemake verify`; "
+        "every measured value is read from the artifacts the pipeline built.",
+        "",
+        f"**{n_pass} PASS, {len(results) - n_pass} FAIL** of {len(results)} claims; "
+        f"{len(unexpected)} outcome(s) differ from the expectation recorded in `conf/claim/`.",
+        "",
+        "A FAIL marked 'expected' is a known non-reproduction (for example a misprint in the paper), "
+        "reported with the measured values rather than tuned away.",
+        "",
+        "| claim | source | statement | measured | tolerance | result | expected |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        res = r["outcome"] if r["as_expected"] else f"**{r['outcome']} (unexpected)**"
+        lines.append("| " + " | ".join(_md_cell(x) for x in (
+            f"`{r['id']}`", r["source"], r["statement"], r["measured"], r["tolerance"], res, r["expect"])) + " |")
+    notes = [r for r in results if r["note"]]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- `{r['id']}`: {r['note']}" for r in notes]
+    io.write_text(out, "\n".join(lines) + "\n")
+    io.write_text(str(Path(out).with_suffix(".json")), json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+def check_report(report: str) -> int:
+    """0 if every outcome matches its expectation, 1 otherwise (with the list printed)."""
+    results = json.loads(Path(report).with_suffix(".json").read_text())
+    bad = [r for r in results if not r["as_expected"]]
+    for r in bad:
+        print(f"UNEXPECTED {r['outcome']}: {r['id']}: {r['statement']} -- measured {r['measured']}")
+    print(f"{sum(r['outcome'] == 'PASS' for r in results)} passed, "
+          f"{sum(r['outcome'] == 'FAIL' for r in results)} failed "
+          f"({len(bad)} unexpected) -- see {report}")
+    return 1 if bad else 0

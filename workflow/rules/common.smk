@@ -1,0 +1,37 @@
+# Compose conf/ with the overrides once per parse (memoised on disk), and write the
+# files the jobs read. Nothing here depends on clocks or on directory listings.
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from gradcomp.config import ConfigError  # noqa: E402
+from gradcomp.pipeline.plan import load_plan, materialize  # noqa: E402
+
+_overrides = config.get("overrides", [])
+if isinstance(_overrides, str):
+    _overrides = [_overrides]
+try:
+    PLAN = load_plan([str(o) for o in _overrides])
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+materialize(PLAN)
+
+RESULTS = PLAN.results_root
+FIGROOT = PLAN.figures_root
+PY = sys.executable
+SRC = str(Path(workflow.basedir) / "src")
+JOB = f"PYTHONPATH={SRC} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 {PY} -m gradcomp.pipeline.jobs"
+
+# A run depends on the code that computes it (Snakemake does not track imports).
+_pkg = Path(SRC) / "gradcomp"
+CODE_PROBLEM = sorted(str(p) for d in ("data", "problems") for p in (_pkg / d).glob("*.py")) + [
+    str(_pkg / "pipeline" / "problem.py")]
+CODE_RUN = CODE_PROBLEM + sorted(
+    str(p) for d in ("compressors", "methods", "theory") for p in (_pkg / d).glob("*.py")) + [
+    str(_pkg / "pipeline" / "run.py"), str(_pkg / "seeding.py")]
+CODE_REPORT = sorted(str(p) for p in (_pkg / "report").glob("*.py")) + [str(_pkg / "pipeline" / "select.py")]
+
+ARTIFACTS = PLAN.artifact_outputs()
+VERIFICATION = PLAN.verification
+MANIFESTS = [f"{FIGROOT}/{paper}/MANIFEST" for paper in PLAN.papers()]

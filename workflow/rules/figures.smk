@@ -1,0 +1,22 @@
+def _figure_inputs(fid):
+    fp = PLAN.figures[fid]
+    runs = [rid for p in fp.panels for rid in p["runs"].values()]
+    return {"spec": PLAN.spec_path("figure", fid),
+            "traces": [f"{RESULTS}/runs/{r}/trace.npz" for r in runs],
+            "code": CODE_REPORT}
+
+
+for _fid, _fp in PLAN.figures.items():
+
+    rule:
+        name:
+            f"figure_{_fid.replace('/', '_')}"
+        input:
+            **_figure_inputs(_fid),
+        output:
+            **{k: report(v, category="figures") if k == "png" else v for k, v in _fp.outputs.items()},
+        params:
+            spec=PLAN.spec_path("figure", _fid),
+        localrule: True
+        shell:
+            "{JOB} figure {params.spec}"
