@@ -49,10 +49,22 @@ class RandK:
     def bits_per_client(self) -> int:
         return self.cost.sparse_message(self.k, self.d)
 
+    @property
+    def scale(self) -> float:
+        return self.d / self.k
+
+    def sample(self, rng: np.random.Generator, n_clients: int) -> np.ndarray:
+        """The coordinates each client keeps this call, shape (n_clients, k).
+
+        ``compress`` draws exactly this, so a method may ask for the gradient at these
+        coordinates only and apply ``scale``: the same message, without the dense vector.
+        """
+        return sample_subsets(rng, n_clients, self.d, self.k)
+
     def compress(self, v, rng: np.random.Generator):
         xp = namespace_of(v)
         M = v.shape[-2]
-        S = to_device(xp, sample_subsets(rng, M, self.d, self.k))
+        S = to_device(xp, self.sample(rng, M))
         clients = xp.arange(M)[:, None]
         out = xp.zeros_like(v)
         out[..., clients, S] = (self.d / self.k) * v[..., clients, S]

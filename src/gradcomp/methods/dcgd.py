@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .coords import client_mean_scatter
+
 
 class DCGD:
     def __init__(self, R: int, M: int, d: int):
@@ -19,6 +21,11 @@ class DCGD:
     def step(self, X: np.ndarray, G: np.ndarray, compress, gamma: np.ndarray, slot: int) -> int:
         """Update ``X`` (R, d) in place from the gradients ``G`` (R, M, d)."""
         X -= gamma[:, None] * compress(G).mean(axis=1)
+
+    def step_coords(self, X: np.ndarray, Gs: np.ndarray, S: np.ndarray, scale: float,
+                    gamma: np.ndarray, slot: int) -> None:
+        """The same update from the sparsifier's coordinates: ``Q(g_m) = scale * g_m[S_m]``."""
+        X -= (gamma * scale)[:, None] * client_mean_scatter(Gs, S, X.shape[1])
 
     def keep(self, mask: np.ndarray) -> None:
         """Drop the replicas where ``mask`` is False (no state to compact)."""

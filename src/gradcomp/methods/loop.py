@@ -44,12 +44,18 @@ class Trace:
         return out
 
 
-def optimize(prob: LogisticRegression, method, sampler, compress: Callable, *,
+def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.random.Generator, *,
              x0: np.ndarray, gamma: np.ndarray, multipliers: np.ndarray,
              x_star: np.ndarray, f_star: float, epochs: int, record_every: int,
              bits_per_round: int, stop_dist_sq: Optional[float], diverge_factor: float,
-             progress: Optional[Callable[[float], None]] = None) -> Trace:
+             progress: Optional[Callable[[float], None]] = None,
+             coordinate_path: Optional[bool] = None) -> Trace:
     """Run ``method`` until ``epochs`` data passes; see :class:`Trace` for the output.
+
+    A compressor with ``sample`` (a sparsifier such as Rand-k) takes the coordinate path:
+    gradients are computed only at the k coordinates each client sends. It draws the same
+    random numbers as ``compress``, so both paths give the same iterates (to rounding);
+    ``coordinate_path=False`` forces the dense one.
 
     Replicas that stop or diverge are dropped from the computation (their rows of the
     iterate and of the method state are compacted away), so a grid whose large
@@ -93,14 +99,24 @@ def optimize(prob: LogisticRegression, method, sampler, compress: Callable, *,
         f_log.append(f_row)
         d_log.append(d_row)
 
+    if coordinate_path is None:
+        coordinate_path = hasattr(compressor, "sample")
+    M = prob.M
+
+    def compress(v):
+        return compressor.compress(v, rng)
+
     with np.errstate(over="ignore", invalid="ignore"):
         record()
         target = epochs * N
         next_record = record_every * N
         while rows_seen < target and len(live):
             batch, slot = sampler.next_round()
-            G = prob.batch_grads(batch, X)
-            method.step(X, G, compress, gam, slot)
+            if coordinate_path:
+                S = compressor.sample(rng, M)
+                method.step_coords(X, prob.batch_grads_at(batch, X, S), S, compressor.scale, gam, slot)
+            else:
+                method.step(X, prob.batch_grads(batch, X), compress, gam, slot)
             rows_seen += batch.n_rows
             rounds += 1
             if rows_seen >= next_record:

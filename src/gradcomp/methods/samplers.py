@@ -40,16 +40,25 @@ class Reshuffling:
         self._slot = 0
 
     def _draw_epoch(self) -> list[Batch]:
-        prob = self.prob
+        prob, n, M = self.prob, self.n_steps, self.prob.M
         client = prob.client_of_row
-        # One independent permutation per client, all in one sort.
-        order = np.lexsort((self.rng.random(prob.N), client))
-        pos = np.arange(prob.N) - prob.offsets[client]
-        slot = np.minimum(pos // self.b_m[client], self.n_steps - 1)
-        by_slot = order[np.argsort(slot * prob.M + client, kind="stable")]
-        bounds = np.searchsorted(np.sort(slot), np.arange(self.n_steps + 1))
+        # Independent uniform permutations of every client's rows in one sort: the keys
+        # client + U[0, 1) keep clients apart and shuffle within each.
+        order = np.argsort(client + self.rng.random(prob.N))
+        pos = np.arange(prob.N) - prob.offsets[client]  # position within the client's permutation
+        b = self.b_m[client]
+        slot = np.minimum(pos // b, n - 1)
+        # Slot-major, client-minor layout by index arithmetic (a counting sort):
+        # sizes[j, m] rows of client m in slot j; dest = start of block (j, m) + offset in it.
+        sizes = np.tile(self.b_m, (n, 1))
+        sizes[-1] = prob.n_m - (n - 1) * self.b_m
+        start = np.concatenate([[0], np.cumsum(sizes.ravel())[:-1]]).reshape(n, M)
+        dest = start[slot, client] + pos - slot * b
+        by_slot = np.empty_like(order)
+        by_slot[dest] = order
+        bounds = np.concatenate([start[:, 0], [prob.N]])
         block = RowBlock(prob, by_slot)  # one gather per epoch, slots are slices
-        return [block.batch(bounds[j], bounds[j + 1]) for j in range(self.n_steps)]
+        return [block.batch(bounds[j], bounds[j + 1]) for j in range(n)]
 
     def next_round(self) -> tuple[Batch, int]:
         if self._slot == 0 and (self._batches is None or self.every_epoch):

@@ -43,7 +43,7 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
     x0 = stream(cfg["seed"], "x0").standard_normal(prob.d)
     rcfg = cfg["run"]
     trace = methods.optimize(
-        prob, method, sampler, lambda v: comp.compress(v, rng_q),
+        prob, method, sampler, comp, rng_q,
         x0=x0, gamma=gamma0 * mult, multipliers=mult, x_star=x_star, f_star=const.f_star,
         epochs=int(rcfg["epochs"]), record_every=int(rcfg["record_every"]),
         bits_per_round=comp.bits_per_client(), stop_dist_sq=rcfg.get("stop_dist_sq"),

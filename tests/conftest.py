@@ -1,0 +1,46 @@
+"""Shared fixtures: a tiny synthetic federated problem, and the real-data mirror if present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from gradcomp.problems.logreg import problem_from_clients
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mirror_dir() -> Path | None:
+    env = os.environ.get("GRADCOMP_DATA_MIRROR")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "datasets" / "libsvm"]:
+        if cand.is_dir() and (cand / "a9a").exists():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    m = mirror_dir()
+    if m is None:
+        pytest.skip("no LIBSVM mirror: set GRADCOMP_DATA_MIRROR or place ../shared/datasets/libsvm")
+    return m
+
+
+def make_problem(N=60, d=8, M=4, density=0.5, seed=0, kappa=10.0):
+    rng = np.random.default_rng(seed)
+    A = sp.random(N, d, density=density, random_state=rng, format="csr")
+    A.data = rng.standard_normal(A.nnz)
+    y = np.where(rng.random(N) < 0.5, -1.0, 1.0)
+    bounds = np.linspace(0, N, M + 1).astype(int)
+    bounds[-1] = N
+    parts = [np.arange(bounds[m], bounds[m + 1]) for m in range(M)]
+    return problem_from_clients(A, y, parts, kappa)
+
+
+@pytest.fixture
+def tiny():
+    return make_problem()

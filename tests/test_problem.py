@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from gradcomp.problems.constants import compute_constants, newton
+from gradcomp.problems.logreg import RowBlock
+
+from conftest import make_problem
+
+
+def dense_loss(prob, x):
+    A = prob.A.toarray()
+    out = 0.0
+    for m in range(prob.M):
+        lo, hi = prob.offsets[m], prob.offsets[m + 1]
+        out += np.mean(np.log1p(np.exp(-prob.y[lo:hi] * (A[lo:hi] @ x)))) / prob.M
+    return out + prob.lam * x @ x
+
+
+def test_loss_matches_dense_definition(tiny):
+    x = np.random.default_rng(1).standard_normal(tiny.d)
+    assert tiny.loss(x) == pytest.approx(dense_loss(tiny, x), rel=1e-13)
+    X = np.stack([x, 2 * x])
+    np.testing.assert_allclose(tiny.loss(X), [dense_loss(tiny, x), dense_loss(tiny, 2 * x)], rtol=1e-13)
+
+
+def test_gradient_and_hessian_against_finite_differences(tiny):
+    x = np.random.default_rng(2).standard_normal(tiny.d)
+    eps = 1e-6
+    fd = np.array([(tiny.loss(x + eps * e) - tiny.loss(x - eps * e)) / (2 * eps) for e in np.eye(tiny.d)])
+    np.testing.assert_allclose(tiny.grad(x), fd, atol=1e-8)
+    fdH = np.array([(tiny.grad(x + eps * e) - tiny.grad(x - eps * e)) / (2 * eps) for e in np.eye(tiny.d)])
+    np.testing.assert_allclose(tiny.hessian(x), fdH, atol=1e-7)
+
+
+def test_batch_grads_are_per_client_minibatch_means(tiny):
+    rng = np.random.default_rng(3)
+    A = tiny.A.toarray()
+    rows = np.sort(np.concatenate([rng.choice(np.arange(tiny.offsets[m], tiny.offsets[m + 1]), 5, replace=True)
+                                   for m in range(tiny.M)]))
+    X = rng.standard_normal((3, tiny.d))
+    G = tiny.batch_grads(tiny.batch(rows), X)
+    for r in range(3):
+        for m in range(tiny.M):
+            rm = rows[tiny.client_of_row[rows] == m]
+            s = -tiny.y[rm] * expit(-tiny.y[rm] * (A[rm] @ X[r]))
+            ref = (s[:, None] * A[rm]).mean(axis=0) + 2 * tiny.lam * X[r]
+            np.testing.assert_allclose(G[r, m], ref, rtol=1e-12, atol=1e-14)
+
+
+def test_rowblock_slices_are_contiguous_batches(tiny):
+    rows = np.random.default_rng(4).permutation(tiny.N)
+    rows = rows[np.argsort(tiny.client_of_row[rows], kind="stable")]
+    blk = RowBlock(tiny, rows)
+    b = blk.batch(10, 30)
+    np.testing.assert_array_equal(b.B.toarray(), tiny.A.toarray()[rows[10:30]])
+
+
+def test_newton_and_constants_against_dense_definitions():
+    prob = make_problem(N=80, d=6, M=4, seed=5)
+    x = newton(prob, 1e-12, 100)
+    assert np.linalg.norm(prob.grad(x)) < 1e-12
+    c = compute_constants(prob, x, 0.25)
+    A = prob.A.toarray()
+    W = np.diag(prob.row_weight / 4)
+    assert c.L == pytest.approx(np.linalg.eigvalsh(A.T @ W @ A)[-1] + 2 * prob.lam, rel=1e-12)
+    assert c.mu == pytest.approx(2 * prob.lam)
+    # lambda from the condition number: L / mu = kappa + 2.
+    assert c.L / c.mu == pytest.approx(10.0 + 2.0, rel=1e-12)
+    assert c.L_max == pytest.approx(max((A**2).sum(1)) / 4 + 2 * prob.lam)
+    grads = []
+    for m in range(prob.M):
+        lo, hi = prob.offsets[m], prob.offsets[m + 1]
+        s = -prob.y[lo:hi] * expit(-prob.y[lo:hi] * (A[lo:hi] @ x))
+        grads.append(s[:, None] * A[lo:hi] + 2 * prob.lam * x)
+    zeta = np.mean([np.sum(g.mean(0) ** 2) for g in grads])
+    sigma = np.mean([np.mean(np.sum((g - g.mean(0)) ** 2, axis=1)) for g in grads])
+    assert c.zeta_sq == pytest.approx(zeta, rel=1e-10)
+    assert c.sigma_sq == pytest.approx(sigma, rel=1e-10)
+    assert c.b_m == [5, 5, 5, 5] and c.n_steps == 4
