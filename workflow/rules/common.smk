@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from gradcomp.config import ConfigError  # noqa: E402
-from gradcomp.pipeline.plan import load_plan, materialize  # noqa: E402
+from gradcomp.pipeline.plan import load_plan, materialize, slug  # noqa: E402
 
 _overrides = config.get("overrides", [])
 if isinstance(_overrides, str):

@@ -10,13 +10,15 @@ for _fid, _fp in PLAN.figures.items():
 
     rule:
         name:
-            f"figure_{_fid.replace('/', '_')}"
+            f"figure_{slug(_fid)}"
         input:
             **_figure_inputs(_fid),
         output:
             **{k: report(v, category="figures") if k == "png" else v for k, v in _fp.outputs.items()},
+        log:
+            f"{RESULTS}/logs/figure/{slug(_fid)}.log",
         params:
-            spec=PLAN.spec_path("figure", _fid),
+            job=JOB,
         localrule: True
         shell:
-            "{JOB} figure {params.spec}"
+            "{params.job} figure {input.spec} > {log} 2>&1"

@@ -9,5 +9,7 @@ rule problem:
         clients=f"{RESULTS}/problems/{{pid}}/clients.json",
     log:
         f"{RESULTS}/logs/problem/{{pid}}.log",
+    params:
+        job=JOB,
     shell:
-        "{JOB} problem {RESULTS}/problems/{wildcards.pid} --results {RESULTS} > {log} 2>&1"
+        "{params.job} problem $(dirname {input.config}) > {log} 2>&1"

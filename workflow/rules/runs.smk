@@ -10,10 +10,12 @@ rule run:
         provenance=f"{RESULTS}/runs/{{rid}}/provenance.json",
     log:
         f"{RESULTS}/logs/run/{{rid}}.log",
+    params:
+        job=JOB,
     threads: 1
     resources:
         runtime=120,
     group:
         "runs"
     shell:
-        "{JOB} run {RESULTS}/runs/{wildcards.rid} --results {RESULTS} > {log} 2>&1"
+        "{params.job} run $(dirname {input.config}) > {log} 2>&1"

@@ -2,15 +2,17 @@ for _tid, _tp in PLAN.tables.items():
 
     rule:
         name:
-            f"table_{_tid.replace('/', '_')}"
+            f"table_{slug(_tid)}"
         input:
             spec=PLAN.spec_path("table", _tid),
             problems=[f"{RESULTS}/problems/{pid}/constants.json" for _, pid in _tp.problems],
             code=CODE_REPORT,
         output:
             **_tp.outputs,
+        log:
+            f"{RESULTS}/logs/table/{slug(_tid)}.log",
         params:
-            spec=PLAN.spec_path("table", _tid),
+            job=JOB,
         localrule: True
         shell:
-            "{JOB} table {params.spec}"
+            "{params.job} table {input.spec} > {log} 2>&1"

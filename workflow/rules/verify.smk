@@ -6,18 +6,24 @@ rule verification_report:
     output:
         md=VERIFICATION,
         json=VERIFICATION.replace(".md", ".json"),
+    log:
+        f"{RESULTS}/logs/verify.log",
+    params:
+        job=JOB,
     localrule: True
     shell:
-        "{JOB} verify {input.specs} --out {output.md}"
+        "{params.job} verify {input.specs} --out {output.md} > {log} 2>&1"
 
 
 rule verify:
     """Fails when a claim's outcome differs from the expectation recorded in conf/claim/."""
     input:
         VERIFICATION,
+    params:
+        job=JOB,
     localrule: True
     shell:
-        "{JOB} check {input}"
+        "{params.job} check {input}"
 
 
 for _paper in PLAN.papers():
@@ -29,8 +35,10 @@ for _paper in PLAN.papers():
             [a for a in ARTIFACTS if a.startswith(f"{FIGROOT}/{_paper}/")],
         output:
             f"{FIGROOT}/{_paper}/MANIFEST",
+        log:
+            f"{RESULTS}/logs/manifest_{_paper}.log",
         params:
-            paper=_paper,
+            job=JOB,
         localrule: True
         shell:
-            "{JOB} manifest {FIGROOT} {input} --out {output}"
+            "{params.job} manifest {input} --out {output} > {log} 2>&1"

@@ -18,25 +18,31 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
-def _data_cfg(results_root: str) -> dict:
+def _results_root(job_dir: str) -> Path:
+    """``<results>/runs/<id>`` or ``<results>/problems/<id>`` -> ``<results>``."""
+    return Path(job_dir).resolve().parent.parent
+
+
+def _data_cfg(results_root: Path) -> dict:
     from . import io
 
-    return io.read_json(Path(results_root) / "data.json")
+    return io.read_json(results_root / "data.json")
 
 
 def job_problem(args) -> None:
     from . import io, problem
 
     cfg = io.read_json(Path(args.dir) / "config.json")
-    problem.prepare(cfg, _data_cfg(args.results), args.dir)
+    problem.prepare(cfg, _data_cfg(_results_root(args.dir)), args.dir)
 
 
 def job_run(args) -> None:
     from . import io
     from .run import run_to_dir
 
+    root = _results_root(args.dir)
     cfg = io.read_json(Path(args.dir) / "config.json")
-    run_to_dir(cfg, _data_cfg(args.results), args.results, args.dir)
+    run_to_dir(cfg, _data_cfg(root), root, args.dir)
 
 
 def job_figure(args) -> None:
@@ -69,7 +75,8 @@ def job_check(args) -> None:
 def job_manifest(args) -> None:
     from ..verify.manifest import write_manifest
 
-    write_manifest(args.root, args.files, args.out)
+    # figures/<paper>/MANIFEST lists paths relative to figures/
+    write_manifest(str(Path(args.out).parent.parent), args.files, args.out)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,7 +87,6 @@ def main(argv: list[str] | None = None) -> None:
     for name, fn in (("problem", job_problem), ("run", job_run)):
         s = sub.add_parser(name)
         s.add_argument("dir")
-        s.add_argument("--results", required=True)
         s.set_defaults(fn=fn)
     for name, fn in (("figure", job_figure), ("table", job_table)):
         s = sub.add_parser(name)
@@ -94,7 +100,6 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("report")
     s.set_defaults(fn=job_check)
     s = sub.add_parser("manifest")
-    s.add_argument("root")
     s.add_argument("files", nargs="+")
     s.add_argument("--out", required=True)
     s.set_defaults(fn=job_manifest)

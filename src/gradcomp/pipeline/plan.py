@@ -58,7 +58,7 @@ class Plan:
         return f"{self.results_root}/problems/{pid}"
 
     def spec_path(self, kind: str, ident: str) -> str:
-        return f"{self.results_root}/plan/{self.base['scale']['name']}/{kind}/{ident.replace('/', '__')}.json"
+        return f"{self.results_root}/plan/{self.base['scale']['name']}/{kind}/{slug(ident)}.json"
 
     @property
     def verification(self) -> str:
@@ -75,6 +75,11 @@ class Plan:
     def papers(self) -> list[str]:
         return sorted({f.spec["paper"] for f in self.figures.values()}
                       | {t.spec["paper"] for t in self.tables.values()})
+
+
+def slug(ident: str) -> str:
+    """``rr/fig1`` -> ``rr_fig1``: artifact ids as rule and file names."""
+    return ident.replace("/", "_")
 
 
 def _outputs(root: str, ident: str, exts: tuple[str, ...]) -> dict[str, str]:

@@ -1,0 +1,77 @@
+import json
+
+import pytest
+
+from gradcomp.verify.claims import check_report, evaluate, printed_unit, write_report
+from gradcomp.verify.manifest import check_manifest, write_manifest
+
+
+@pytest.mark.parametrize("printed,unit", [("2.59", 0.01), ("28.5", 0.1), ("7.85e-5", 1e-7), ("3.5", 0.1), ("2", 1.0)])
+def test_printed_unit(printed, unit):
+    assert printed_unit(printed) == pytest.approx(unit)
+
+
+def _doc(tmp_path, claims, table_rows=None, sel_rows=None):
+    t6 = tmp_path / "t6.csv"
+    t6.write_text("dataset,L,k\n" + "".join(f"{r}\n" for r in (table_rows or [])))
+    cc = tmp_path / "cc.csv"
+    cc.write_text("client,label_minus_1,label_plus_1\n1,5,0\n2,3,2\n3,0,5\n")
+    sel = tmp_path / "sel.csv"
+    sel.write_text("dataset,method,best_f_gap,selected\n" + "".join(f"{r}\n" for r in (sel_rows or [])))
+    return {"claims": {"paper": "x", "claims": claims}, "scale": {"name": "t", "epochs": 1},
+            "tables": {"t6": {"outputs": {"csv": str(t6)}}, "cc": {"outputs": {"csv": str(cc)}}},
+            "figures": {"f": {"outputs": {"selection": str(sel)}}}}
+
+
+def _claim(kind, artifact, params, expect="pass"):
+    return {"id": kind, "source": "s", "statement": "st", "kind": kind, "artifact": artifact,
+            "params": params, "tolerance": "t", "expect": expect, "note": ""}
+
+
+def test_table_value_within_one_printed_unit(tmp_path):
+    doc = _doc(tmp_path, [_claim("table_value", "t6", {"row": "a", "column": "L", "printed": "2.59"}),
+                          _claim("table_value", "t6", {"row": "b", "column": "L", "printed": "2.59"})],
+               table_rows=["a,2.5866,2", "b,2.5701,2"])
+    res = evaluate(doc)
+    assert [r["outcome"] for r in res] == ["PASS", "FAIL"]
+
+
+def test_class_counts_report_the_mismatching_clients(tmp_path):
+    doc = _doc(tmp_path, [_claim("class_counts", "cc", {"blocks": [[1, 1, 5, 0], [2, 3, 0, 5]]})])
+    (r,) = evaluate(doc)
+    assert r["outcome"] == "FAIL" and "client 2" in r["measured"] and "client 3" not in r["measured"]
+
+
+def test_figure_orderings(tmp_path):
+    rows = ["p,a,1e-7,1", "p,b,5e-7,1", "p,c,2e-6,1", "p,a,1e-9,0"]  # unselected rows are ignored
+    doc = _doc(tmp_path, [_claim("fig_lowest", "f", {"method": "a", "tie_factor": 2.0}),
+                          _claim("fig_lowest", "f", {"method": "c", "tie_factor": 2.0}),
+                          _claim("fig_close", "f", {"a": "a", "b": "b", "decades": 1.0}),
+                          _claim("fig_close", "f", {"a": "a", "b": "c", "decades": 1.0}),
+                          _claim("fig_above", "f", {"upper": ["c"], "lower": ["a", "b"]})], sel_rows=rows)
+    assert [r["outcome"] for r in evaluate(doc)] == ["PASS", "FAIL", "PASS", "FAIL", "PASS"]
+
+
+def test_expected_failures_do_not_fail_the_check_but_surprises_do(tmp_path, capsys):
+    claims = [_claim("table_value", "t6", {"row": "b", "column": "L", "printed": "2.59"}, expect="fail")]
+    doc = _doc(tmp_path, claims, table_rows=["b,2.5701,2"])
+    out = tmp_path / "V.md"
+    write_report([doc], str(out))
+    assert "FAIL" in out.read_text() and check_report(str(out)) == 0
+    doc = _doc(tmp_path, [dict(claims[0], expect="pass")], table_rows=["b,2.5701,2"])
+    write_report([doc], str(out))
+    assert check_report(str(out)) == 1
+    assert "UNEXPECTED FAIL" in capsys.readouterr().out
+    assert json.loads(out.with_suffix(".json").read_text())[0]["as_expected"] is False
+
+
+def test_manifest_detects_a_changed_artifact(tmp_path):
+    root = tmp_path / "figures"
+    (root / "p").mkdir(parents=True)
+    a, b = root / "p" / "a.csv", root / "p" / "b.png"
+    a.write_text("1\n")
+    b.write_bytes(b"\x89PNG")
+    write_manifest(str(root), [str(a), str(b)], str(root / "p" / "MANIFEST"))
+    assert check_manifest(str(root / "p" / "MANIFEST")) == []
+    a.write_text("2\n")
+    assert check_manifest(str(root / "p" / "MANIFEST")) == ["p/a.csv"]
