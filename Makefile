@@ -3,7 +3,8 @@
 #   make reproduce          every figure/table/claim at the papers' settings (scale=paper)
 #   make quick              the same in minutes (scale=quick), under results/quick/figures
 #   make test               the test suite
-#   make verify SCALE=ci    check the published claims at a scale (CI uses ci)
+#   make verify SCALE=ci    rebuild at a scale and check the published claims (CI uses ci)
+#   make check-published    the committed figures/ match their MANIFEST and VERIFICATION.md
 #   make bench              per-epoch timings of the methods
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ SMK    := $(PY) -m snakemake --cores $(CORES)
 # Data: a local mirror of the LIBSVM files if you have one, else downloads (verified).
 export GRADCOMP_DATA_MIRROR
 
-.PHONY: venv reproduce quick verify test bench clean
+.PHONY: venv reproduce quick verify check-published test bench clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,9 @@ quick: venv
 
 verify: venv
 	$(SMK) verify --config 'overrides=[scale=$(SCALE)]'
+
+check-published: venv
+	$(PY) -m gradcomp.cli check-published
 
 test: venv
 	$(PY) -m pytest

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from gradcomp.verify.claims import check_report, evaluate, printed_unit, write_report
+from gradcomp.verify.claims import check_report, evaluate, printed_unit, recheck, write_report
 from gradcomp.verify.manifest import check_manifest, write_manifest
 
 
@@ -75,3 +75,28 @@ def test_manifest_detects_a_changed_artifact(tmp_path):
     assert check_manifest(str(root / "p" / "MANIFEST")) == []
     a.write_text("2\n")
     assert check_manifest(str(root / "p" / "MANIFEST")) == ["p/a.csv"]
+
+
+def test_a_plateau_claim_binds_only_at_a_long_enough_scale(tmp_path, capsys):
+    rows = ["p,a,1e-3,1", "p,b,1e-6,1"]
+    claim = dict(_claim("fig_lowest", "f", {"method": "a", "tie_factor": 2.0}), min_epochs=10)
+    out = tmp_path / "V.md"
+    short = _doc(tmp_path, [claim], sel_rows=rows)  # scale runs 1 epoch
+    write_report([short], str(out))
+    (r,) = json.loads(out.with_suffix(".json").read_text())
+    assert r["outcome"] == "FAIL" and not r["binding"] and r["as_expected"]
+    assert "indicative: 1 of the 10 data passes" in out.read_text() and check_report(str(out)) == 0
+    long = dict(short, scale={"name": "long", "epochs": 10})
+    write_report([long], str(out))
+    assert check_report(str(out)) == 1
+
+
+def test_recheck_catches_a_report_that_no_longer_follows_from_the_artifacts(tmp_path):
+    rows = ["p,a,1e-7,1", "p,b,5e-7,1"]
+    doc = _doc(tmp_path, [_claim("fig_lowest", "f", {"method": "a", "tie_factor": 2.0})], sel_rows=rows)
+    out = tmp_path / "V.md"
+    write_report([doc], str(out))
+    assert recheck([doc], str(out.with_suffix(".json"))) == []
+    (tmp_path / "sel.csv").write_text("dataset,method,best_f_gap,selected\np,a,1e-5,1\np,b,5e-7,1\n")
+    (problem,) = recheck([doc], str(out.with_suffix(".json")))
+    assert "differs from the committed report" in problem

@@ -189,6 +189,9 @@ class ClaimConf:
     params: Dict[str, Any] = field(default_factory=dict)
     tolerance: str = MISSING
     expect: str = MISSING
+    # A claim about the end of a long run (a plateau after 5000 data passes) is binding only
+    # at scales running at least this many; below, its outcome is reported as indicative.
+    min_epochs: int = 0
     note: str = ""
 
 

@@ -14,7 +14,8 @@ for _fid, _fp in PLAN.figures.items():
         input:
             **_figure_inputs(_fid),
         output:
-            **{k: report(v, category="figures") if k == "png" else v for k, v in _fp.outputs.items()},
+            **{k: report(v, caption="../report/figure.rst", category="figures") if k == "png" else v
+               for k, v in _fp.outputs.items()},
         log:
             f"{RESULTS}/logs/figure/{slug(_fid)}.log",
         params:

@@ -146,6 +146,14 @@ def _write_if_changed(path: str | Path, text: str) -> None:
     io.write_text(p, text)
 
 
+def claims_doc(plan: Plan, paper: str) -> dict:
+    """What the claim checker reads: the claims, the scale, and where every artifact lies."""
+    return {"claims": plan.claims[paper], "scale": plan.base["scale"], "figures_root": plan.figures_root,
+            "results_root": plan.results_root,
+            "figures": {f: {"outputs": fp.outputs} for f, fp in plan.figures.items()},
+            "tables": {t: {"outputs": tp.outputs} for t, tp in plan.tables.items()}}
+
+
 def materialize(plan: Plan) -> None:
     """Write what jobs read: run/problem configs, figure/table specs, the data location.
 
@@ -165,11 +173,8 @@ def materialize(plan: Plan) -> None:
         body = {"spec": tp.spec, "problems": tp.problems, "k": tp.k, "outputs": tp.outputs,
                 "results_root": plan.results_root}
         _write_if_changed(plan.spec_path("table", tid), json.dumps(body, sort_keys=True, indent=1) + "\n")
-    for paper, cs in plan.claims.items():
-        body = {"claims": cs, "scale": plan.base["scale"], "figures_root": plan.figures_root,
-                "results_root": plan.results_root,
-                "figures": {f: {"outputs": fp.outputs} for f, fp in plan.figures.items()},
-                "tables": {t: {"outputs": tp.outputs} for t, tp in plan.tables.items()}}
+    for paper in plan.claims:
+        body = claims_doc(plan, paper)
         _write_if_changed(plan.spec_path("claims", paper), json.dumps(body, sort_keys=True, indent=1) + "\n")
     _write_if_changed(f"{plan.results_root}/data.json", json.dumps(plan.base["data"], sort_keys=True, indent=1) + "\n")
     index = "run_id\tproblem_id\tdataset\tmethod\tcompressor\tmultipliers\tepochs\n" + "".join(
