@@ -63,6 +63,21 @@ class Backend(enum.Enum):
     cupy = "cupy"
 
 
+class Norm(enum.Enum):
+    l2 = "l2"
+    linf = "linf"
+
+
+class Permutation(enum.Enum):
+    uniform = "uniform"
+    cyclic = "cyclic"
+
+
+class Rotation(enum.Enum):
+    hadamard = "hadamard"
+    uniform = "uniform"
+
+
 @dataclass
 class DatasetConf:
     name: str = MISSING
@@ -91,6 +106,43 @@ class CompressorConf:
     k_fraction: Optional[float] = None
     bits_per_float: int = MISSING
     count_indices: bool = MISSING
+
+
+# Compressors with settings beyond CompressorConf's get their own schema (a subclass), named
+# in their yaml's defaults list; CompressorConf itself stays as it is, so the resolved
+# config (and the run id) of randk and identity runs does not change.
+
+
+@dataclass
+class DitheringConf(CompressorConf):
+    s: int = MISSING
+    norm: Norm = MISSING
+
+
+@dataclass
+class NaturalConf(CompressorConf):
+    exponent_bits: int = MISSING
+
+
+@dataclass
+class CQConf(CompressorConf):
+    permutation: Permutation = MISSING
+
+
+@dataclass
+class PermKCQConf(CQConf):
+    blocks: int = MISSING
+
+
+@dataclass
+class DriveConf(CompressorConf):
+    rotation: Rotation = MISSING
+
+
+@dataclass
+class InducedConf(CompressorConf):
+    contractive: CompressorConf = MISSING
+    unbiased: CompressorConf = MISSING
 
 
 @dataclass
@@ -240,12 +292,24 @@ _SCHEMAS = {
 }
 
 
+_COMPRESSOR_SCHEMAS = {
+    "base_dithering": DitheringConf,
+    "base_natural": NaturalConf,
+    "base_cq": CQConf,
+    "base_permk_cq": PermKCQConf,
+    "base_drive": DriveConf,
+    "base_induced": InducedConf,
+}
+
+
 def _register_schemas() -> None:
     from hydra.core.config_store import ConfigStore
 
     cs = ConfigStore.instance()
     for group, (name, node) in _SCHEMAS.items():
         cs.store(group=group, name=name, node=node)
+    for name, node in _COMPRESSOR_SCHEMAS.items():
+        cs.store(group="compressor", name=name, node=node)
 
 
 def conf_dir() -> Path:
