@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from gradcomp.compressors import (
-    CQ, IQ, NAMES, BitCost, Drive, Identity, Induced, InputError, NaturalCompression,
+    CQ, IQ, ISCC, NAMES, SparseDithering, SphericalCompression, BitCost, Drive, Identity, Induced, InputError, NaturalCompression,
     NaturalDithering, PermK, PermKCQ, RandK, ScaledRandK, ScaledSign, StandardDithering,
     TernGrad, TopK, build,
 )
@@ -89,6 +89,7 @@ UNBIASED = [
     Induced(TopK(D, 4, C32), RandK(D, 3, C32)),
     Induced(ScaledSign(D, C32), StandardDithering(D, 2, "l2", C32)),
     RandK(D, 5, C32),
+    SparseDithering(D, 8, 2, C32),
 ]
 
 
@@ -320,6 +321,49 @@ def test_permk_cq_with_one_block_is_cq():
         PermKCQ(10, 6, 4, "uniform", C32)
 
 
+def test_iscc_weighted_ab_equality_and_unbiased_mean():
+    n, d = 4, 10
+    q = np.array([0.1, 0.2, 0.3, 0.4])
+    a = rng(46).standard_normal((n, d)) * np.array([[0.5], [1], [2], [3]])
+    iscc = ISCC(RandK(d, 4, C32), n, q)
+    abar = a.mean(axis=0)
+    out = joint_draws(iscc, a, 6000, 47)
+    est = out.mean(axis=1)
+    assert_mean(est, abar, "ISCC mean")
+    assert np.all(np.count_nonzero(np.any(out != 0, axis=2), axis=1) == 1)  # one client sends
+    m, se = mean_and_se(np.sum((est - abar) ** 2, axis=1))
+    rhs = iscc.A * np.sum(np.sum(a**2, axis=1) / (n**2 * q)) - iscc.B * np.sum(abar**2)
+    assert abs(m - rhs) <= Z * se  # cq Lemma 4, equality for Rand-k
+    assert iscc.A == d / 4 and iscc.bits_per_client() == 4 * 32 / n
+    assert not iscc.individually_unbiased
+    assert ISCC(Drive(16, "hadamard", C32), n).A_paper == pytest.approx(math.pi / 2)
+
+
+# --- paper oc reconstructions ----------------------------------------------------------------
+
+
+def test_spherical_compression_is_a_projection_with_its_stated_delta():
+    d, b = 12, 6
+    q = SphericalCompression(d, b, C32)
+    x = sample_vector(d, seed=54)
+    out = draws(q, x, 3000, seed=55)
+    np.testing.assert_allclose(np.sum(out * (x - out), axis=1), 0, atol=1e-12 * np.sum(x**2))  # orthogonal
+    m, se = mean_and_se(np.sum((out - x) ** 2, axis=1) / np.sum(x**2))
+    assert abs(m - (1 - q.delta)) <= Z * se
+    assert 0 < q.delta < 1 and SphericalCompression(1, 0, C32).delta == 1.0
+    assert q.bits_per_client() == b + 32 and q.kind == "contractive"
+    # more index bits, smaller error
+    assert SphericalCompression(d, 8, C32).delta > q.delta > SphericalCompression(d, 2, C32).delta
+
+
+def test_sparse_dithering_bits_and_sparsity():
+    q = SparseDithering(30, 6, 3, BitCost(32, True))
+    assert q.bits_per_client() == 6 * 3 + 32 + math.ceil(math.log2(math.comb(30, 6)))
+    assert SparseDithering(30, 6, 3, C32).bits_per_client() == 6 * 3 + 32
+    out = q.compress(rng(56).standard_normal((50, 30)), rng(57))
+    assert np.all(np.count_nonzero(out, axis=1) <= 6)
+
+
 # --- DRIVE ---------------------------------------------------------------------------------
 
 
@@ -357,6 +401,7 @@ def test_drive_vnmse_near_pi_over_2_minus_1():
 def test_bit_formulas():
     c64i = BitCost(64, True)
     assert StandardDithering(100, 3, "l2", C32).bits_per_client() == 100 * (1 + 2) + 32
+    assert ISCC(IQ(100, C32), 4).bits_per_client() == 132 / 4
     assert StandardDithering(100, 4, "l2", C32).bits_per_client() == 100 * (1 + 3) + 32  # 5 levels: 3 bits
     assert TernGrad(100, C32).bits_per_client() == 2 * 100 + 32
     assert NaturalCompression(100, 8, C32).bits_per_client() == 9 * 100
@@ -382,7 +427,9 @@ def every_compressor(d, n):
         CQ(d, n, "uniform", C32), CQ(d, n, "cyclic", C32), PermK(d, n, C32),
         PermKCQ(d, n, 1, "uniform", C32), Drive(d, "hadamard", C32), Drive(d, "uniform", C32),
         TopK(d, 2, C32), ScaledRandK(d, 1, C32), ScaledSign(d, C32),
-        Induced(TopK(d, 1, C32), NaturalDithering(d, 2, "l2", C32)), RandK(d, 1, C32), Identity(d, C32),
+        Induced(TopK(d, 1, C32), NaturalDithering(d, 2, "l2", C32)), SparseDithering(d, 1, 2, C32),
+        SphericalCompression(d, 3, C32), ISCC(StandardDithering(d, 2, "l2", C32), n, np.arange(1, n + 1)),
+        RandK(d, 1, C32), Identity(d, C32),
     ]
 
 

@@ -140,6 +140,27 @@ class DriveConf(CompressorConf):
 
 
 @dataclass
+class SparseDitheringConf(CompressorConf):
+    s: int = MISSING
+
+
+@dataclass
+class SphericalConf(CompressorConf):
+    index_bits: int = MISSING
+
+
+class Weights(enum.Enum):
+    uniform = "uniform"
+    given = "given"
+
+
+@dataclass
+class ISCCConf(CompressorConf):
+    inner: CompressorConf = MISSING
+    weights: Weights = MISSING
+
+
+@dataclass
 class InducedConf(CompressorConf):
     contractive: CompressorConf = MISSING
     unbiased: CompressorConf = MISSING
@@ -299,6 +320,9 @@ _COMPRESSOR_SCHEMAS = {
     "base_permk_cq": PermKCQConf,
     "base_drive": DriveConf,
     "base_induced": InducedConf,
+    "base_sparse_dithering": SparseDitheringConf,
+    "base_spherical": SphericalConf,
+    "base_iscc": ISCCConf,
 }
 
 

@@ -14,15 +14,18 @@ import math
 from .base import BitCost, Contractive, Correlated, InputError, Unbiased
 from .contractive import Induced, ScaledSign
 from .correlated import CQ, IQ, PermK, PermKCQ
+from .optimal import SparseDithering, SphericalCompression
 from .quantizers import NaturalCompression, NaturalDithering, StandardDithering, TernGrad
 from .randk import Identity, RandK, sample_subsets
 from .rotation import Drive
+from .sampling import ISCC
 from .sparsifiers import ScaledRandK, TopK
 
 __all__ = [
-    "BitCost", "CQ", "Contractive", "Correlated", "Drive", "IQ", "Identity", "Induced",
+    "BitCost", "CQ", "Contractive", "Correlated", "Drive", "IQ", "ISCC", "Identity", "Induced",
     "InputError", "NaturalCompression", "NaturalDithering", "PermK", "PermKCQ", "RandK",
-    "ScaledRandK", "ScaledSign", "StandardDithering", "TernGrad", "TopK", "Unbiased",
+    "ScaledRandK", "ScaledSign", "SparseDithering", "SphericalCompression", "StandardDithering",
+    "TernGrad", "TopK", "Unbiased",
     "build", "resolve_k", "sample_subsets", "NAMES",
 ]
 
@@ -72,6 +75,9 @@ _BUILDERS = {
     "scaled_randk": lambda cfg, d, n, cost: ScaledRandK(d, resolve_k(cfg, d), cost),
     "scaled_sign": lambda cfg, d, n, cost: ScaledSign(d, cost),
     "induced": lambda cfg, d, n, cost: _induced(cfg, d, n),
+    "sparse_dithering": lambda cfg, d, n, cost: SparseDithering(d, resolve_k(cfg, d), int(cfg["s"]), cost),
+    "spherical": lambda cfg, d, n, cost: SphericalCompression(d, int(cfg["index_bits"]), cost),
+    "iscc": lambda cfg, d, n, cost: _iscc(cfg, d, n),
 }
 NAMES = tuple(sorted(_BUILDERS))
 
@@ -85,9 +91,22 @@ def _induced(cfg, d, n):
     return Induced(C, Q)
 
 
-def build(cfg, d: int, n: int | None = None):
-    """The compressor ``cfg`` names, for dimension ``d`` (and ``n`` clients if correlated)."""
+def _iscc(cfg, d, n, weights=None):
+    n = _need_n("iscc", n)
+    if _str(cfg["weights"]) == "given" and weights is None:
+        raise ValueError("compressor iscc with weights=given needs build(..., weights=q), e.g. q_i = L_i / sum L_j")
+    return ISCC(build(cfg["inner"], d, n), n, weights if _str(cfg["weights"]) == "given" else None)
+
+
+def build(cfg, d: int, n: int | None = None, weights=None):
+    """The compressor ``cfg`` names, for dimension ``d`` (and ``n`` clients if correlated).
+
+    ``weights``: ISCC's sampling probabilities when its config says ``weights: given``
+    (they come from the problem, e.g. smoothness constants, not from the config).
+    """
     name = cfg["name"]
+    if name == "iscc":
+        return _iscc(cfg, d, n, weights)
     if name not in _BUILDERS:
         raise ValueError(f"unknown compressor {name!r}; valid: {', '.join(NAMES)}")
     cost = BitCost(int(cfg["bits_per_float"]), bool(cfg["count_indices"]))
