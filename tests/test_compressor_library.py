@@ -63,19 +63,6 @@ def mean_and_se(values):
 D = 24
 
 
-def dithering_exact_mse(x, levels_of):
-    """sum_j (hi - |x_j|)(|x_j| - lo): the variance of the two-point law (exact)."""
-    lo, hi = levels_of(np.abs(x))
-    return np.sum((hi - np.abs(x)) * (np.abs(x) - lo))
-
-
-def qsgd_levels(s, p):
-    def f(a, x_norm):
-        y = a / x_norm
-        return x_norm * np.floor(s * y) / s, x_norm * (np.floor(s * y) + 1) / s
-    return f
-
-
 UNBIASED = [
     StandardDithering(D, 1, "l2", C32),
     StandardDithering(D, 4, "l2", C32),
@@ -384,6 +371,16 @@ def test_drive_identities_padding_and_bits(d, rotation):
     D = 1 << (d - 1).bit_length() if rotation == "hadamard" else d
     assert q.D == D and q.bits_per_client() == D + 32
     assert np.all(np.sum((out - x) ** 2, axis=1) <= q.omega * np.sum(x**2) * (1 + 1e-12))
+
+
+def test_drive_hadamard_is_only_approximately_unbiased():
+    """Documented limitation: with the randomized Hadamard rotation a dominant coordinate
+    fixes every sign, and the estimate is e_1-aligned whatever the draw (biased); the
+    Haar rotation is unbiased (test_unbiased_mean_and_variance_bound)."""
+    x = np.array([1.0, 0.5, -0.2, 0.1])
+    out = draws(Drive(4, "hadamard", C32), x, 50, seed=58)
+    np.testing.assert_allclose(out, np.tile([1.3, 0, 0, 0], (50, 1)), atol=1e-12)
+    assert not Drive(4, "hadamard", C32).exactly_unbiased and Drive(4, "uniform", C32).exactly_unbiased
 
 
 def test_drive_vnmse_near_pi_over_2_minus_1():

@@ -29,9 +29,9 @@ class InputError(ValueError):
     pass
 
 
-def check_finite(xp, v) -> None:
+def check_finite(xp, v, name: str = "compressor") -> None:
     if not bool(xp.all(xp.isfinite(v))):
-        raise InputError("compressor input contains NaN or inf")
+        raise InputError(f"{name}: input contains NaN or inf; compress finite vectors only")
 
 
 # --- the classes a compressor belongs to (spec §1.2; cq Definition 1, Assumptions 4-6) ---------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace_of, to_device
-from .base import InputError
+from .base import InputError, check_finite
 
 
 def prepare(v, d: int, name: str):
@@ -23,8 +23,7 @@ def prepare(v, d: int, name: str):
         raise InputError(
             f"{name} expects a batch of shape (..., M, {d}) (clients second to last), got {tuple(v.shape)}"
         )
-    if not bool(xp.all(xp.isfinite(v))):
-        raise InputError(f"{name}: input contains NaN or inf; compress finite vectors only")
+    check_finite(xp, v, name)
     return xp
 
 

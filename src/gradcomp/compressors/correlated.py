@@ -17,8 +17,6 @@ the true ones as ``A``/``A_homogeneous`` and the paper's as ``A_paper`` (the pub
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .base import BitCost, Correlated, Unbiased

@@ -70,6 +70,7 @@ class Drive(Unbiased):
         self.d, self.rotation, self.cost = d, rotation, cost
         self.D = 1 << (d - 1).bit_length() if rotation == "hadamard" else d
         self.omega = float(self.D - 1)
+        self.exactly_unbiased = rotation == "uniform"
         self.vnmse = math.pi / 2 - 1
         self.name = "DRIVE" if rotation == "hadamard" else "DRIVE(uniform)"
 
