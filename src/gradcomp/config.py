@@ -49,6 +49,26 @@ class Shifts(enum.Enum):
 class Algorithm(enum.Enum):
     dcgd = "dcgd"
     diana = "diana"
+    ef21 = "ef21"
+    # Local methods: n local steps per client, then one communication (two stepsizes).
+    nastya = "nastya"
+    fedcom = "fedcom"
+    fedpaq = "fedpaq"
+
+
+#: Algorithms with local steps, a client stepsize gamma and a server stepsize eta.
+LOCAL_ALGORITHMS = frozenset({"nastya", "fedcom", "fedpaq"})
+
+
+class LocalGradientAt(enum.Enum):
+    """Where a local step evaluates its gradient (rr spec 6.1).
+
+    ``server``: at the server point x_t, as the authors' q-nastya.py / diana-nastya.py;
+    ``local_iterate``: at the client's own iterate x_{t,m}^i, as the paper's Algorithms 3-4.
+    """
+
+    server = "server"
+    local_iterate = "local_iterate"
 
 
 class StepsizeRule(enum.Enum):
@@ -56,6 +76,11 @@ class StepsizeRule(enum.Enum):
     q_rr = "q_rr"
     diana = "diana"
     diana_rr = "diana_rr"
+    ef21 = "ef21"
+    q_nastya = "q_nastya"
+    diana_nastya = "diana_nastya"
+    fedcom = "fedcom"
+    fedpaq = "fedpaq"
 
 
 class Backend(enum.Enum):
@@ -176,14 +201,25 @@ class MethodConf:
     shifts: Shifts = MISSING
     alpha_scale: Optional[float] = None
     stepsize_rule: StepsizeRule = MISSING
+    # Local methods only (null elsewhere, and then left out of the run config).
+    local_gradient_at: Optional[LocalGradientAt] = None
     source: str = MISSING
     our_choices: List[str] = field(default_factory=list)
 
 
 @dataclass
 class StepsizeConf:
+    """Multipliers of the theoretical stepsizes: one per replica of a run.
+
+    ``multiplier``/``grid`` scale gamma (the only stepsize of a non-local method, the client
+    stepsize of a local one); ``server_multiplier``/``server_grid`` scale the server stepsize
+    eta of a local method, whose replicas are the Cartesian product ``grid x server_grid``.
+    """
+
     multiplier: float = MISSING
     grid: Optional[List[float]] = None
+    server_multiplier: float = MISSING
+    server_grid: Optional[List[float]] = None
 
 
 @dataclass
@@ -334,6 +370,12 @@ def _register_schemas() -> None:
         cs.store(group=group, name=name, node=node)
     for name, node in _COMPRESSOR_SCHEMAS.items():
         cs.store(group="compressor", name=name, node=node)
+
+
+def is_local(method: Any) -> bool:
+    """Whether a (plain) method config has local steps and two stepsizes."""
+    algorithm = method["algorithm"]
+    return getattr(algorithm, "value", algorithm) in LOCAL_ALGORITHMS
 
 
 def conf_dir() -> Path:
