@@ -35,7 +35,7 @@ def bench(cfg: dict, data: dict, results: str, R: int, epochs: int, grid: list[f
     # R = 23 uses the paper's grid; its large multipliers diverge and get compacted away,
     # as in a real run. R = 1 is the theoretical stepsize.
     mult = np.asarray(grid if R > 1 else [1.0])
-    meth, samp, g0 = methods.build(cfg["method"], prob, const, comp.omega, R, stream(0, "sampling"))
+    meth, samp, g0, _ = methods.build(cfg["method"], prob, const, comp.omega, R, stream(0, "sampling"))
     rq = stream(0, "compressor")
     x0 = stream(0, "x0").standard_normal(prob.d)
     t = time.perf_counter()

@@ -31,7 +31,7 @@ def setup():
 def run(prob, xs, c, name, k, mult, epochs=5, seed=0, stop=None, coordinate_path=None, **over):
     comp = RandK(prob.d, k, BitCost(64, False))
     mcfg = {**CFG[name], **over}
-    m, s, g0 = methods.build(mcfg, prob, c, comp.omega, len(mult), stream(seed, "sampling"))
+    m, s, g0, _ = methods.build(mcfg, prob, c, comp.omega, len(mult), stream(seed, "sampling"))
     rq = stream(seed, "compressor")
     x0 = stream(seed, "x0").standard_normal(prob.d)
     tr = methods.optimize(prob, m, s, comp, rq, x0=x0, gamma=g0 * np.asarray(mult),

@@ -41,34 +41,39 @@ def cmd_run(overrides: list[str]) -> None:
     out = f"{root}/runs/{rid}"
     io.write_json(f"{out}/config.json", cfg, indent=1)
     epochs = int(cfg["run"]["epochs"])
-    mult = multipliers_of(cfg)
+    mult, eta_mult = multipliers_of(cfg)
+    what = "multiplier(s)" if eta_mult is None else "(gamma, eta) multiplier pair(s)"
     print(f"run {rid}: {cfg['method']['label']} on {cfg['dataset']['name']}, "
-          f"{cfg['compressor']['name']}, {len(mult)} multiplier(s), {epochs} data passes -> {out}")
+          f"{cfg['compressor']['name']}, {len(mult)} {what}, {epochs} data passes -> {out}")
     with tqdm(total=epochs, unit="pass", dynamic_ncols=True) as bar:
         def progress(p: float) -> None:
             bar.update(min(epochs, int(p)) - bar.n)
         run_to_dir(cfg, full["data"], root, out, progress=progress)
     tr = io.loadz(f"{out}/trace.npz")
     info = io.read_json(f"{out}/info.json")
-    print(f"k = {info['k']}, omega = {info['omega']:.4g}, gamma_theory = {info['gamma_theory']:.4g}")
+    eta_txt = f", eta_theory = {info['eta_theory']:.4g}" if "eta_theory" in info else ""
+    print(f"k = {info['k']}, omega = {info['omega']:.4g}, gamma_theory = {info['gamma_theory']:.4g}{eta_txt}")
     status = {0: "", 1: " (stopped: ||x-x*||^2 < stop_dist_sq)", 2: " (diverged)"}
     for r, m in enumerate(mult):
         col = tr["f_gap"][:, r]
         ok = np.flatnonzero(np.isfinite(col))
         last = f"{col[ok[-1]]:.6e} at {tr['passes'][ok[-1]]:.1f} passes" if len(ok) else "n/a"
-        print(f"  multiplier {m:g}: final f(x)-f* = {last}{status[int(tr['status'][r])]}")
+        name = f"multiplier {m:g}" if eta_mult is None else f"multipliers gamma x{m:g}, eta x{eta_mult[r]:g}"
+        print(f"  {name}: final f(x)-f* = {last}{status[int(tr['status'][r])]}")
 
 
 def cmd_plan(overrides: list[str]) -> None:
     from .pipeline.plan import build_plan
+    from .pipeline.run import multipliers_of
 
     plan = build_plan(overrides)
     print(f"scale={plan.base['scale']['name']}: {len(plan.problems)} problems, {len(plan.runs)} runs, "
           f"{len(plan.figures)} figures, {len(plan.tables)} tables -> {plan.figures_root}")
     for rid, rc in sorted(plan.runs.items(), key=lambda kv: (kv[1]["dataset"]["name"], kv[1]["method"]["name"])):
-        grid = rc["stepsize"]["grid"] or [rc["stepsize"]["multiplier"]]
+        mult, eta_mult = multipliers_of(rc)
+        what = "multipliers" if eta_mult is None else "(gamma, eta) pairs"
         print(f"  {rid}  {rc['dataset']['name']:<10} {rc['method']['name']:<12} "
-              f"{len(grid)} multipliers, {rc['run']['epochs']} passes")
+              f"{len(mult)} {what}, {rc['run']['epochs']} passes")
 
 
 def cmd_manifest_check(paths: list[str]) -> None:

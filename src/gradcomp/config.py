@@ -49,6 +49,26 @@ class Shifts(enum.Enum):
 class Algorithm(enum.Enum):
     dcgd = "dcgd"
     diana = "diana"
+    ef21 = "ef21"
+    # Local methods: n local steps per client, then one communication (two stepsizes).
+    nastya = "nastya"
+    fedcom = "fedcom"
+    fedpaq = "fedpaq"
+
+
+#: Algorithms with local steps, a client stepsize gamma and a server stepsize eta.
+LOCAL_ALGORITHMS = frozenset({"nastya", "fedcom", "fedpaq"})
+
+
+class LocalGradientAt(enum.Enum):
+    """Where a local step evaluates its gradient (rr spec 6.1).
+
+    ``server``: at the server point x_t, as the authors' q-nastya.py / diana-nastya.py;
+    ``local_iterate``: at the client's own iterate x_{t,m}^i, as the paper's Algorithms 3-4.
+    """
+
+    server = "server"
+    local_iterate = "local_iterate"
 
 
 class StepsizeRule(enum.Enum):
@@ -56,11 +76,31 @@ class StepsizeRule(enum.Enum):
     q_rr = "q_rr"
     diana = "diana"
     diana_rr = "diana_rr"
+    ef21 = "ef21"
+    q_nastya = "q_nastya"
+    diana_nastya = "diana_nastya"
+    fedcom = "fedcom"
+    fedpaq = "fedpaq"
 
 
 class Backend(enum.Enum):
     numpy = "numpy"
     cupy = "cupy"
+
+
+class Norm(enum.Enum):
+    l2 = "l2"
+    linf = "linf"
+
+
+class Permutation(enum.Enum):
+    uniform = "uniform"
+    cyclic = "cyclic"
+
+
+class Rotation(enum.Enum):
+    hadamard = "hadamard"
+    uniform = "uniform"
 
 
 @dataclass
@@ -93,6 +133,64 @@ class CompressorConf:
     count_indices: bool = MISSING
 
 
+# Compressors with settings beyond CompressorConf's get their own schema (a subclass), named
+# in their yaml's defaults list; CompressorConf itself stays as it is, so the resolved
+# config (and the run id) of randk and identity runs does not change.
+
+
+@dataclass
+class DitheringConf(CompressorConf):
+    s: int = MISSING
+    norm: Norm = MISSING
+
+
+@dataclass
+class NaturalConf(CompressorConf):
+    exponent_bits: int = MISSING
+
+
+@dataclass
+class CQConf(CompressorConf):
+    permutation: Permutation = MISSING
+
+
+@dataclass
+class PermKCQConf(CQConf):
+    blocks: int = MISSING
+
+
+@dataclass
+class DriveConf(CompressorConf):
+    rotation: Rotation = MISSING
+
+
+@dataclass
+class SparseDitheringConf(CompressorConf):
+    s: int = MISSING
+
+
+@dataclass
+class SphericalConf(CompressorConf):
+    index_bits: int = MISSING
+
+
+class Weights(enum.Enum):
+    uniform = "uniform"
+    given = "given"
+
+
+@dataclass
+class ISCCConf(CompressorConf):
+    inner: CompressorConf = MISSING
+    weights: Weights = MISSING
+
+
+@dataclass
+class InducedConf(CompressorConf):
+    contractive: CompressorConf = MISSING
+    unbiased: CompressorConf = MISSING
+
+
 @dataclass
 class MethodConf:
     name: str = MISSING
@@ -103,14 +201,25 @@ class MethodConf:
     shifts: Shifts = MISSING
     alpha_scale: Optional[float] = None
     stepsize_rule: StepsizeRule = MISSING
+    # Local methods only (null elsewhere, and then left out of the run config).
+    local_gradient_at: Optional[LocalGradientAt] = None
     source: str = MISSING
     our_choices: List[str] = field(default_factory=list)
 
 
 @dataclass
 class StepsizeConf:
+    """Multipliers of the theoretical stepsizes: one per replica of a run.
+
+    ``multiplier``/``grid`` scale gamma (the only stepsize of a non-local method, the client
+    stepsize of a local one); ``server_multiplier``/``server_grid`` scale the server stepsize
+    eta of a local method, whose replicas are the Cartesian product ``grid x server_grid``.
+    """
+
     multiplier: float = MISSING
     grid: Optional[List[float]] = None
+    server_multiplier: float = MISSING
+    server_grid: Optional[List[float]] = None
 
 
 @dataclass
@@ -240,12 +349,33 @@ _SCHEMAS = {
 }
 
 
+_COMPRESSOR_SCHEMAS = {
+    "base_dithering": DitheringConf,
+    "base_natural": NaturalConf,
+    "base_cq": CQConf,
+    "base_permk_cq": PermKCQConf,
+    "base_drive": DriveConf,
+    "base_induced": InducedConf,
+    "base_sparse_dithering": SparseDitheringConf,
+    "base_spherical": SphericalConf,
+    "base_iscc": ISCCConf,
+}
+
+
 def _register_schemas() -> None:
     from hydra.core.config_store import ConfigStore
 
     cs = ConfigStore.instance()
     for group, (name, node) in _SCHEMAS.items():
         cs.store(group=group, name=name, node=node)
+    for name, node in _COMPRESSOR_SCHEMAS.items():
+        cs.store(group="compressor", name=name, node=node)
+
+
+def is_local(method: Any) -> bool:
+    """Whether a (plain) method config has local steps and two stepsizes."""
+    algorithm = method["algorithm"]
+    return getattr(algorithm, "value", algorithm) in LOCAL_ALGORITHMS
 
 
 def conf_dir() -> Path:

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..problems.logreg import LogisticRegression
+from .local import LocalMethod
 
 ACTIVE, STOPPED, DIVERGED = 0, 1, 2
 
@@ -24,6 +25,9 @@ class Trace:
     ``f_gap`` and ``dist_sq`` have shape (T, R); after a replica stops (reached
     ``stop_dist_sq``) or diverges, its later entries are NaN. ``status`` holds
     ACTIVE/STOPPED/DIVERGED and ``event`` the record index where that happened (-1).
+    ``gamma`` and ``multipliers`` are the (client) stepsize of every replica; a local
+    method also records its server stepsize in ``extra["eta"]`` and
+    ``extra["eta_multipliers"]``.
     """
 
     passes: np.ndarray
@@ -49,8 +53,13 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
              x_star: np.ndarray, f_star: float, epochs: int, record_every: int,
              bits_per_round: int, stop_dist_sq: Optional[float], diverge_factor: float,
              progress: Optional[Callable[[float], None]] = None,
-             coordinate_path: Optional[bool] = None) -> Trace:
+             coordinate_path: Optional[bool] = None,
+             eta: Optional[np.ndarray] = None, eta_multipliers: Optional[np.ndarray] = None) -> Trace:
     """Run ``method`` until ``epochs`` data passes; see :class:`Trace` for the output.
+
+    A :class:`~gradcomp.methods.local.LocalMethod` takes ``local_steps`` minibatches per
+    round and needs the server stepsizes ``eta`` (R,) next to the client ``gamma`` (R,);
+    its compressed message is formed densely (the local steps need whole gradients).
 
     A compressor with ``sample`` (a sparsifier such as Rand-k) takes the coordinate path:
     gradients are computed only at the k coordinates each client sends. It draws the same
@@ -66,6 +75,10 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
     live = np.arange(R)  # indices (into the full grid) of replicas still running
     X = np.tile(x0, (R, 1))
     gam = np.asarray(gamma, dtype=np.float64).copy()
+    local = isinstance(method, LocalMethod)
+    if local != (eta is not None):
+        raise ValueError("a local method needs eta (server stepsizes); other methods take none")
+    et = np.asarray(eta, dtype=np.float64).copy() if local else None
     status = np.full(R, ACTIVE, dtype=np.int8)
     event = np.full(R, -1, dtype=np.int64)
     dist0 = float(np.sum((x0 - x_star) ** 2))
@@ -76,7 +89,7 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
     rounds = 0
 
     def record() -> None:
-        nonlocal X, gam, live
+        nonlocal X, gam, et, live
         f = prob.loss(X) - f_star
         dsq = np.sum((X - x_star) ** 2, axis=1)
         bad = ~np.isfinite(f) | ~np.isfinite(dsq) | (dsq > diverge_factor * dist0)
@@ -93,6 +106,8 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
         keep = ~(bad | done)
         if not keep.all():
             X, gam, live = X[keep], gam[keep], live[keep]
+            if local:
+                et = et[keep]
             method.keep(keep)
         passes.append(rows_seen / N)
         rounds_log.append(rounds)
@@ -111,13 +126,18 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
         target = epochs * N
         next_record = record_every * N
         while rows_seen < target and len(live):
-            batch, slot = sampler.next_round()
-            if coordinate_path:
-                S = compressor.sample(rng, M)
-                method.step_coords(X, prob.batch_grads_at(batch, X, S), S, compressor.scale, gam, slot)
+            if local:
+                batches = [sampler.next_round()[0] for _ in range(method.local_steps)]
+                method.round(X, batches, prob, compress, gam, et)
+                rows_seen += sum(b.n_rows for b in batches)
             else:
-                method.step(X, prob.batch_grads(batch, X), compress, gam, slot)
-            rows_seen += batch.n_rows
+                batch, slot = sampler.next_round()
+                if coordinate_path and not getattr(method, "needs_dense_step", False):
+                    S = compressor.sample(rng, M)
+                    method.step_coords(X, prob.batch_grads_at(batch, X, S), S, compressor.scale, gam, slot)
+                else:
+                    method.step(X, prob.batch_grads(batch, X), compress, gam, slot)
+                rows_seen += batch.n_rows
             rounds += 1
             if rows_seen >= next_record:
                 record()
@@ -126,8 +146,13 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
                     progress(rows_seen / N)
 
     rounds_arr = np.asarray(rounds_log, dtype=np.int64)
+    extra = {}
+    if local:
+        extra = {"eta": np.asarray(eta, dtype=np.float64),
+                 "eta_multipliers": np.asarray(eta_multipliers, dtype=np.float64)}
     return Trace(
         passes=np.asarray(passes), rounds=rounds_arr, bits=rounds_arr * int(bits_per_round),
         f_gap=np.asarray(f_log), dist_sq=np.asarray(d_log), status=status, event=event,
         gamma=np.asarray(gamma, dtype=np.float64), multipliers=np.asarray(multipliers, dtype=np.float64),
+        extra=extra,
     )

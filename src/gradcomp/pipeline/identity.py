@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 
-from ..config import SCHEMA_VERSION
+from ..config import SCHEMA_VERSION, ConfigError, is_local
 from .io import canonical_json
 
 RUN_KEYS = ("seed", "backend", "dataset", "problem", "compressor", "method", "stepsize", "run")
@@ -23,10 +23,40 @@ def digest(obj) -> str:
 
 
 def run_config(plain: dict) -> dict:
-    """The part of a composed config (plain dict) that a run needs, with its schema version."""
+    """The part of a composed config (plain dict) that a run needs, with its schema version.
+
+    Fields that do not apply to the method are checked and left out (see
+    :func:`_drop_inapplicable`).
+    """
     out = {k: copy.deepcopy(plain[k]) for k in RUN_KEYS}
+    _drop_inapplicable(out)
     out["schema_version"] = SCHEMA_VERSION
     return out
+
+
+def _drop_inapplicable(cfg: dict) -> None:
+    """Keep the local-method fields only in the run configs of local methods.
+
+    ``method.local_gradient_at`` and ``stepsize.server_multiplier/server_grid`` were added
+    with the local methods. A method with one stepsize has no use for them, so they must be
+    at their neutral values (null, 1.0, null) and are removed: the run configs, and so the
+    run ids, of such methods are what they were before these fields existed.
+    """
+    method, step = cfg["method"], cfg["stepsize"]
+    name = method.get("name")
+    if is_local(method):
+        if method.get("local_gradient_at") is None:
+            raise ConfigError(f"method {name!r} has local steps: set method.local_gradient_at "
+                              "to server (the authors' code) or local_iterate (the paper)")
+        return
+    if method.get("local_gradient_at") is not None:
+        raise ConfigError(f"method {name!r} has no local steps: method.local_gradient_at must be null")
+    if step.get("server_grid") is not None or float(step.get("server_multiplier", 1.0)) != 1.0:
+        raise ConfigError(f"method {name!r} has a single stepsize: stepsize.server_multiplier and "
+                          "stepsize.server_grid apply to local methods only (leave them at 1.0 / null)")
+    method.pop("local_gradient_at", None)
+    step.pop("server_multiplier", None)
+    step.pop("server_grid", None)
 
 
 def _hashed(cfg: dict) -> dict:

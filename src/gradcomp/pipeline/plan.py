@@ -15,6 +15,7 @@ from .. import compressors
 from ..config import composer, to_plain
 from . import io
 from .identity import problem_config, problem_id, run_config, run_id
+from .run import multipliers_of
 
 
 @dataclass
@@ -180,7 +181,7 @@ def materialize(plan: Plan) -> None:
     index = "run_id\tproblem_id\tdataset\tmethod\tcompressor\tmultipliers\tepochs\n" + "".join(
         f"{rid}\t{plan.run_problem[rid]}\t{rc['dataset']['name']}\t{rc['method']['name']}\t"
         f"{rc['compressor']['name']}:k={rc['compressor']['k']},k_fraction={rc['compressor']['k_fraction']}\t"
-        f"{len(rc['stepsize']['grid'] or [1])}\t{rc['run']['epochs']}\n"
+        f"{len(multipliers_of(rc)[0])}\t{rc['run']['epochs']}\n"
         for rid, rc in sorted(plan.runs.items())
     )
     _write_if_changed(f"{plan.results_root}/runs/index.tsv", index)

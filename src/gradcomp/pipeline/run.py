@@ -10,14 +10,25 @@ import numpy as np
 
 from .. import compressors, methods
 from ..backend import get_namespace
+from ..config import is_local
 from ..seeding import stream
 from . import io, problem
 from .provenance import provenance
 
 
-def multipliers_of(cfg: dict) -> np.ndarray:
-    grid = cfg["stepsize"].get("grid")
-    return np.asarray(grid if grid else [cfg["stepsize"]["multiplier"]], dtype=np.float64)
+def multipliers_of(cfg: dict) -> tuple[np.ndarray, np.ndarray | None]:
+    """The stepsize multipliers of every replica: ``(gamma_mult (R,), eta_mult (R,) or None)``.
+
+    One stepsize: ``stepsize.grid`` (or the single ``multiplier``). A local method (client
+    gamma, server eta): every pair of ``grid x server_grid``, gamma-major (replica
+    ``i * len(server_grid) + j`` is ``(grid[i], server_grid[j])``).
+    """
+    s = cfg["stepsize"]
+    g = np.asarray(s["grid"] if s.get("grid") else [s["multiplier"]], dtype=np.float64)
+    if not is_local(cfg["method"]):
+        return g, None
+    e = np.asarray(s["server_grid"] if s.get("server_grid") else [s["server_multiplier"]], dtype=np.float64)
+    return np.repeat(g, len(e)), np.tile(e, len(g))
 
 
 def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
@@ -34,9 +45,9 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
         )
     prob, const, x_star = problem.load(cfg, data_cfg, results_root)
     comp = compressors.build(cfg["compressor"], prob.d)
-    mult = multipliers_of(cfg)
+    mult, eta_mult = multipliers_of(cfg)
     R = len(mult)
-    method, sampler, gamma0 = methods.build(
+    method, sampler, gamma0, eta0 = methods.build(
         cfg["method"], prob, const, comp.omega, R, stream(cfg["seed"], "sampling")
     )
     rng_q = stream(cfg["seed"], "compressor")
@@ -48,10 +59,13 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
         epochs=int(rcfg["epochs"]), record_every=int(rcfg["record_every"]),
         bits_per_round=comp.bits_per_client(), stop_dist_sq=rcfg.get("stop_dist_sq"),
         diverge_factor=float(rcfg["diverge_factor"]), progress=progress,
+        eta=None if eta0 is None else eta0 * eta_mult, eta_multipliers=eta_mult,
     )
     info = {"k": int(comp.k), "omega": float(comp.omega), "compressor": comp.name,
             "gamma_theory": float(gamma0), "alpha": getattr(method, "alpha", None),
             "d": int(prob.d), "M": int(prob.M)}
+    if eta0 is not None:
+        info["eta_theory"] = float(eta0)
     return trace, info
 
 

@@ -182,7 +182,11 @@ class LogisticRegression:
 
     def _batch_weights(self, batch: Batch, X: np.ndarray) -> np.ndarray:
         """``W_i = -y_i sigma(-y_i a_i^T x) / |B_m(i)|`` per row and replica, shape (rows, R)."""
-        Z = batch.B @ X.T
+        return self._margin_weights(batch, batch.B @ X.T)
+
+    @staticmethod
+    def _margin_weights(batch: Batch, Z: np.ndarray) -> np.ndarray:
+        """The weights ``W`` of :meth:`_batch_weights` from the products ``Z_i = a_i^T x``."""
         yb = batch.y[:, None]
         W = expit(-yb * Z)
         W *= -(yb * batch.inv_size[:, None])
@@ -236,6 +240,30 @@ class LogisticRegression:
         W = self._batch_weights(batch, X)
         G = (batch.BD.T @ W).T.reshape(X.shape[0], self.M, self.d)
         G += (2.0 * self.lam) * X[:, None, :]
+        return G
+
+
+    def batch_grads_local(self, batch: Batch, W: np.ndarray) -> np.ndarray:
+        """Every client's minibatch gradient at its *own* iterate, for every replica.
+
+        Local methods keep one iterate per client and replica; row ``i`` of client ``m``
+        enters through ``a_i^T w_{r,m}``. ``BD`` places row ``i`` in the column block of
+        its client, so ``BD @ W_r`` (``W_r`` flattened to ``M d``) gives these products for
+        all clients in one sparse product.
+
+        Parameters
+        ----------
+        W : ndarray, shape (R, M, d)
+
+        Returns
+        -------
+        G : ndarray, shape (R, M, d), ``G[r, m] = grad f_{m,B_m}(w_{r,m})``
+        """
+        R = W.shape[0]
+        Wflat = W.reshape(R, self.M * self.d)
+        Wt = self._margin_weights(batch, batch.BD @ Wflat.T)
+        G = (batch.BD.T @ Wt).T.reshape(R, self.M, self.d)
+        G += (2.0 * self.lam) * W
         return G
 
 
