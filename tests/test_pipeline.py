@@ -56,7 +56,9 @@ def test_smoke_workflow_end_to_end_and_byte_identical_reaggregation(tmp_path, mi
     assert out.returncode == 0, out.stderr[-3000:]
     figs = tmp_path / "results" / "smoke" / "figures"
     for name in ("rr/fig1.png", "rr/fig1.pdf", "rr/fig1.csv", "rr/fig1_selection.csv", "rr/table6.tex",
-                 "rr/table5.md", "rr/MANIFEST", "VERIFICATION.md"):
+                 "rr/table5.md", "rr/MANIFEST", "VERIFICATION.md",
+                 "oc/bits-vs-error.png", "oc/bits-vs-error.csv", "oc/compressors.md", "cq/table2.tex",
+                 "oc/MANIFEST", "cq/MANIFEST"):
         assert (figs / name).stat().st_size > 0, name
     first = _digests(figs)
     traces = _digests(tmp_path / "results" / "runs")

@@ -315,6 +315,8 @@ class ArtifactsConf:
     figures: List[str] = field(default_factory=list)
     tables: List[str] = field(default_factory=list)
     claims: List[str] = field(default_factory=list)
+    # Monte Carlo studies of the compressors (conf/compressor_study/), no optimization runs.
+    compressor_studies: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -334,6 +336,7 @@ class Config:
     figure: Optional[FigureConf] = None
     table: Optional[TableConf] = None
     claim: Optional[ClaimSetConf] = None
+    compressor_study: Optional[Any] = None  # checked by gradcomp.pipeline.studies
 
 
 _SCHEMAS = {

@@ -16,6 +16,7 @@ from ..config import composer, to_plain
 from . import io
 from .identity import problem_config, problem_id, run_config, run_id
 from .run import multipliers_of
+from .studies import StudyPlan, plan_study, study_doc
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Plan:
     figures: dict[str, FigurePlan] = field(default_factory=dict)
     tables: dict[str, TablePlan] = field(default_factory=dict)
     claims: dict[str, dict] = field(default_factory=dict)
+    studies: dict[str, StudyPlan] = field(default_factory=dict)
 
     @property
     def results_root(self) -> str:
@@ -71,11 +73,14 @@ class Plan:
             out += list(fp.outputs.values())
         for tp in self.tables.values():
             out += list(tp.outputs.values())
+        for sp in self.studies.values():
+            out += list(sp.outputs.values())
         return out
 
     def papers(self) -> list[str]:
         return sorted({f.spec["paper"] for f in self.figures.values()}
-                      | {t.spec["paper"] for t in self.tables.values()})
+                      | {t.spec["paper"] for t in self.tables.values()}
+                      | {s.spec["paper"] for s in self.studies.values()})
 
 
 def slug(ident: str) -> str:
@@ -135,6 +140,9 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
                 ks[ds] = compressors.resolve_k(full["compressor"], full["dataset"]["n_features"])
             plan.tables[tab] = TablePlan(spec, probs, ks, _outputs(plan.figures_root, tab, ("md", "tex", "csv")))
 
+        for sid in base["artifacts"]["compressor_studies"]:
+            plan.studies[sid] = plan_study(c, overrides, sid, base)
+
         for paper in base["artifacts"]["claims"]:
             plan.claims[paper] = to_plain(c(overrides + [f"+claim={paper}"]))["claim"]
     return plan
@@ -152,7 +160,8 @@ def claims_doc(plan: Plan, paper: str) -> dict:
     return {"claims": plan.claims[paper], "scale": plan.base["scale"], "figures_root": plan.figures_root,
             "results_root": plan.results_root,
             "figures": {f: {"outputs": fp.outputs} for f, fp in plan.figures.items()},
-            "tables": {t: {"outputs": tp.outputs} for t, tp in plan.tables.items()}}
+            "tables": {t: {"outputs": tp.outputs} for t, tp in plan.tables.items()},
+            "studies": {s: {"outputs": sp.outputs} for s, sp in plan.studies.items()}}
 
 
 def materialize(plan: Plan) -> None:
@@ -174,6 +183,8 @@ def materialize(plan: Plan) -> None:
         body = {"spec": tp.spec, "problems": tp.problems, "k": tp.k, "outputs": tp.outputs,
                 "results_root": plan.results_root}
         _write_if_changed(plan.spec_path("table", tid), json.dumps(body, sort_keys=True, indent=1) + "\n")
+    for sid, sp in plan.studies.items():
+        _write_if_changed(plan.spec_path("study", sid), json.dumps(study_doc(sp, plan.base), sort_keys=True, indent=1) + "\n")
     for paper in plan.claims:
         body = claims_doc(plan, paper)
         _write_if_changed(plan.spec_path("claims", paper), json.dumps(body, sort_keys=True, indent=1) + "\n")
@@ -196,7 +207,8 @@ def _plan_key(overrides: list[str], config_dir: Path) -> str:
     for p in sorted(config_dir.rglob("*.yaml")):
         h.update(str(p.relative_to(config_dir)).encode())
         h.update(p.read_bytes())
-    for mod in ("config.py", "pipeline/plan.py", "pipeline/identity.py", "compressors/__init__.py"):
+    for mod in ("config.py", "pipeline/plan.py", "pipeline/identity.py", "pipeline/studies.py",
+                "compressors/__init__.py"):
         h.update((Path(__file__).resolve().parents[1] / mod).read_bytes())
     env = {k: v for k, v in os.environ.items() if k.startswith("GRADCOMP_") or k == "HOME"}
     h.update(io.canonical_json({"overrides": overrides, "env": env}).encode())
@@ -214,6 +226,7 @@ def _from_json(d: dict) -> Plan:
                 problems=d["problems"], claims=d["claims"])
     plan.figures = {k: FigurePlan(**v) for k, v in d["figures"].items()}
     plan.tables = {k: TablePlan(**v) for k, v in d["tables"].items()}
+    plan.studies = {k: StudyPlan(**v) for k, v in d.get("studies", {}).items()}
     return plan
 
 

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from ..pipeline import io
+from .compressor_claims import KINDS as COMPRESSOR_KINDS
 
 
 def _read_csv(path: str) -> list[dict]:
@@ -119,6 +120,7 @@ KINDS = {
     "fig_close": check_fig_close,
     "fig_above": check_fig_above,
 }
+KINDS.update(COMPRESSOR_KINDS)
 
 
 def evaluate(doc: dict) -> list[dict]:
