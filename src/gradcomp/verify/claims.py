@@ -153,6 +153,8 @@ def _result_cell(r: dict, epochs: int) -> str:
 
 
 def write_report(docs: list[dict], out: str) -> None:
+    # papers in name order: the plan's claim order differs between a fresh and a cached plan
+    docs = sorted(docs, key=lambda d: d["claims"]["paper"])
     results = [r for d in docs for r in evaluate(d)]
     scale = docs[0]["scale"] if docs else {}
     epochs = int(scale.get("epochs", 0))
