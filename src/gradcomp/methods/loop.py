@@ -27,7 +27,9 @@ class Trace:
     ACTIVE/STOPPED/DIVERGED and ``event`` the record index where that happened (-1).
     ``gamma`` and ``multipliers`` are the (client) stepsize of every replica; a local
     method also records its server stepsize in ``extra["eta"]`` and
-    ``extra["eta_multipliers"]``.
+    ``extra["eta_multipliers"]``, and in ``extra["trajectory"]`` which distinct trajectory
+    each replica follows (pairs that differ only in a gamma that does not affect the
+    iterates share one; see :func:`optimize`).
     """
 
     passes: np.ndarray

@@ -83,6 +83,15 @@ def slug(ident: str) -> str:
     return ident.replace("/", "_")
 
 
+def _from_top(grid: list, stride: int) -> list:
+    """Every ``stride``-th value of an ascending grid counted down from its largest value.
+
+    A 2-D grid thinned for a short preview keeps its largest multipliers: over a tenth of
+    the epochs they are the ones that can win (the smallest barely move).
+    """
+    return grid[::-1][::stride][::-1]
+
+
 def _grid_txt(grid: list) -> str:
     """A multiplier list in Hydra's grammar, with the float formatting run ids were made with."""
     return "[" + ",".join(repr(float(g)) for g in grid) + "]"
@@ -114,7 +123,8 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
             grid = spec["grid"][::stride] if spec.get("grid") else None
             spec["grid_used"] = grid
             grids = spec.get("grids") or {}
-            spec["grids_used"] = {m: {"grid": g["grid"][::stride2], "server_grid": g["server_grid"][::stride2]}
+            spec["grids_used"] = {m: {"grid": _from_top(g["grid"], stride2),
+                                      "server_grid": _from_top(g["server_grid"], stride2)}
                                   for m, g in grids.items()}
             for method in spec["methods"]:
                 if method not in grids and grid is None:
