@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import compressors
-from ..config import composer, to_plain
+from ..config import ConfigError, composer, to_plain
 from . import io
 from .identity import problem_config, problem_id, run_config, run_id
 from .run import multipliers_of
@@ -88,6 +88,20 @@ def slug(ident: str) -> str:
     return ident.replace("/", "_")
 
 
+def _from_top(grid: list, stride: int) -> list:
+    """Every ``stride``-th value of an ascending grid counted down from its largest value.
+
+    A 2-D grid thinned for a short preview keeps its largest multipliers: over a tenth of
+    the epochs they are the ones that can win (the smallest barely move).
+    """
+    return grid[::-1][::stride][::-1]
+
+
+def _grid_txt(grid: list) -> str:
+    """A multiplier list in Hydra's grammar, with the float formatting run ids were made with."""
+    return "[" + ",".join(repr(float(g)) for g in grid) + "]"
+
+
 def _outputs(root: str, ident: str, exts: tuple[str, ...]) -> dict[str, str]:
     return {ext: f"{root}/{ident}.{ext}" for ext in exts}
 
@@ -110,15 +124,30 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
         for fig in base["artifacts"]["figures"]:
             spec = to_plain(c(overrides + [f"+figure={fig}"]))["figure"]
             stride = int(base["scale"]["grid_stride"])
-            grid = spec["grid"][::stride]
+            stride2 = int(base["scale"]["grid2d_stride"])
+            grid = spec["grid"][::stride] if spec.get("grid") else None
             spec["grid_used"] = grid
-            grid_txt = "[" + ",".join(repr(float(g)) for g in grid) + "]"
+            grids = spec.get("grids") or {}
+            spec["grids_used"] = {m: {"grid": _from_top(g["grid"], stride2),
+                                      "server_grid": _from_top(g["server_grid"], stride2)}
+                                  for m, g in grids.items()}
+            for method in spec["methods"]:
+                if method not in grids and grid is None:
+                    raise ConfigError(f"figure {fig}: method {method!r} has no grid (set figure.grid or "
+                                      f"figure.grids.{method})")
             panels = []
             for panel in spec["panels"]:
                 runs, labels, k = {}, {}, None
                 for method in spec["methods"]:
+                    if method in grids:
+                        g2 = spec["grids_used"][method]
+                        steps = [f"stepsize.grid={_grid_txt(g2['grid'])}",
+                                 f"stepsize.server_grid={_grid_txt(g2['server_grid'])}"]
+                    else:
+                        steps = [f"stepsize.grid={_grid_txt(grid)}"]
+                    extra = list((spec.get("method_overrides") or {}).get(method, []))
                     rid, full = add_run([f"dataset={panel['dataset']}", f"method={method}",
-                                         *panel["overrides"], f"stepsize.grid={grid_txt}"])
+                                         *panel["overrides"], *steps, *extra])
                     runs[method] = rid
                     labels[method] = full["method"]["label"]
                     k = compressors.resolve_k(full["compressor"], full["dataset"]["n_features"])
