@@ -1,6 +1,12 @@
 """Milliseconds per epoch of each rr method, at R = 1 and R = 23 replicas.
 
     python benchmarks/bench_methods.py [--epochs 30] [--datasets mushrooms w8a a9a] [--out FILE]
+    python benchmarks/bench_methods.py --local [--epochs 20] [--at server local_iterate]
+
+``--local`` times the local methods of Figure 2 on their full 2-D (gamma, eta) grids
+(conf/figure/rr/fig2.yaml), for each setting of ``local_gradient_at``, and reports the
+replicas still live at the end (frozen ones are compacted away, so early epochs cost
+the most) and the estimated time of 5000 epochs at the measured rate.
 
 Runs the real code path (Hydra config -> problem -> methods.optimize) on the LIBSVM data
 found through GRADCOMP_DATA_MIRROR (or the download cache), one BLAS thread, no early
@@ -45,13 +51,62 @@ def bench(cfg: dict, data: dict, results: str, R: int, epochs: int, grid: list[f
     return (time.perf_counter() - t) / epochs * 1e3
 
 
+LOCAL_METHODS = ["q_nastya", "diana_nastya", "fedcom", "fedpaq"]
+
+
+def bench_local(cfg: dict, data: dict, results: str, epochs: int, grids: dict) -> tuple[float, int, int]:
+    """ms per epoch of one local method on its full 2-D grid, and (R, replicas live at the end)."""
+    prob, const, x_star = problem.load(cfg, data, results)
+    comp = compressors.build(cfg["compressor"], prob.d)
+    g = np.asarray(grids["grid"], dtype=float)
+    e = np.asarray(grids["server_grid"], dtype=float)
+    gm, em = np.repeat(g, len(e)), np.tile(e, len(g))
+    meth, samp, g0, e0 = methods.build(cfg["method"], prob, const, comp.omega, len(gm), stream(0, "sampling"))
+    t = time.perf_counter()
+    tr = methods.optimize(prob, meth, samp, comp, stream(0, "compressor"), x0=stream(0, "x0").standard_normal(prob.d),
+                          gamma=g0 * gm, multipliers=gm, x_star=x_star, f_star=const.f_star, epochs=epochs,
+                          record_every=1, bits_per_round=comp.bits_per_client(), stop_dist_sq=None,
+                          diverge_factor=1e4, eta=e0 * em, eta_multipliers=em)
+    ms = (time.perf_counter() - t) / epochs * 1e3
+    return ms, len(gm), int(np.sum(np.isfinite(tr.f_gap[-1])))
+
+
+def main_local(a) -> None:
+    rows = []
+    with composer() as c:
+        grids = to_plain(c(["+figure=rr/fig2"]))["figure"]["grids"]
+        for ds in a.datasets:
+            for m in a.methods or LOCAL_METHODS:
+                for at in a.at:
+                    full = to_plain(c([f"dataset={ds}", f"method={m}", f"method.local_gradient_at={at}"]))
+                    ms, R, live = bench_local(run_config(full), full["data"], full["results_root"], a.epochs, grids[m])
+                    rows.append((ds, m, at, R, live, ms))
+                    print(f"{ds:10s} {m:13s} {at:14s} R={R:4d} live={live:4d} {ms:8.1f} ms/epoch "
+                          f"(5000 epochs ~ {ms * 5 / 60:.1f} min)", flush=True)
+    lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+             f"numpy {np.__version__}; first {a.epochs} epochs, one BLAS thread.", "",
+             "| dataset | method | local_gradient_at | pairs | live after | ms/epoch | 5000 epochs (min) |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {d} | {m} | {at} | {R} | {lv} | {ms:.1f} | {ms * 5 / 60:.1f} |" for d, m, at, R, lv, ms in rows]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        with open(a.out, "w") as fh:
+            fh.write(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--datasets", nargs="+", default=["mushrooms", "w8a", "a9a"])
-    ap.add_argument("--methods", nargs="+", default=METHODS)
+    ap.add_argument("--methods", nargs="+")
+    ap.add_argument("--local", action="store_true", help="the local methods of Figure 2 on their 2-D grids")
+    ap.add_argument("--at", nargs="+", default=["server", "local_iterate"], help="local_gradient_at settings")
     ap.add_argument("--out")
     a = ap.parse_args()
+    if a.local:
+        return main_local(a)
+    a.methods = a.methods or METHODS
     rows = []
     with composer() as c:
         grid = to_plain(c(["+figure=rr/fig1"]))["figure"]["grid"]

@@ -287,6 +287,51 @@ def test_replicas_equal_independent_runs(setup, name, at):
     assert batched.status[2] == methods.DIVERGED and batched.status[0] == methods.ACTIVE
 
 
+@pytest.mark.parametrize("name", ["q_nastya", "diana_nastya"])
+def test_server_mode_shares_one_trajectory_per_eta_and_equals_every_pair(setup, name):
+    """At the server point gamma cancels: one replica per eta, broadcast to every gamma.
+
+    The broadcast must equal running every (gamma, eta) pair on its own (which computes the
+    closed form again for each pair), and the trace says which trajectory each pair follows.
+    """
+    prob, xs, c = setup
+    cfg = {"method": {"algorithm": "nastya"},
+           "stepsize": {"multiplier": 1.0, "grid": [1e-3, 1.0, 64.0], "server_multiplier": 1.0,
+                        "server_grid": [2.0, 8.0, 1e6]}}
+    gm, em = multipliers_of(cfg)
+    comp = RandK(prob.d, 3, COST)
+    tr, _, _ = run(prob, xs, c, name, comp, gamma_mult=gm, eta_mult=em, epochs=6, local_gradient_at="server")
+    np.testing.assert_array_equal(tr.extra["trajectory"], [0, 1, 2] * 3)
+    np.testing.assert_array_equal(tr.multipliers, gm)
+    np.testing.assert_array_equal(tr.extra["eta_multipliers"], em)
+    for r in range(len(gm)):
+        single, _, _ = run(prob, xs, c, name, comp, gamma_mult=[gm[r]], eta_mult=[em[r]], epochs=6,
+                           local_gradient_at="server")
+        T = len(single.passes)
+        np.testing.assert_allclose(tr.dist_sq[:T, r], single.dist_sq[:, 0], rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(tr.f_gap[:T, r], single.f_gap[:, 0], rtol=1e-12, atol=1e-300)
+        assert (tr.status[r], tr.event[r]) == (single.status[0], single.event[0])
+    assert tr.status[2] == methods.DIVERGED
+    # at the local iterate nothing is shared
+    loc, _, _ = run(prob, xs, c, name, comp, gamma_mult=gm, eta_mult=em, epochs=2, local_gradient_at="local_iterate")
+    np.testing.assert_array_equal(loc.extra["trajectory"], np.arange(len(gm)))
+
+
+@pytest.mark.parametrize("name,at", [("q_nastya", "server"), ("q_nastya", "local_iterate"),
+                                     ("diana_nastya", "server"), ("diana_nastya", "local_iterate"),
+                                     ("fedcom", "local_iterate"), ("fedcom", "server"),
+                                     ("fedpaq", "local_iterate"), ("fedpaq", "server")])
+def test_local_coordinate_path_equals_dense_path(setup, name, at):
+    """Rand-k messages formed at the k sent coordinates only give the dense path's iterates."""
+    prob, xs, c = setup
+    comp = RandK(prob.d, 3, COST)
+    kw = dict(gamma_mult=[0.5, 2.0], eta_mult=[1.0, 4.0], epochs=5, local_gradient_at=at)
+    sparse, _, _ = run(prob, xs, c, name, comp, coordinate_path=True, **kw)
+    dense, _, _ = run(prob, xs, c, name, comp, coordinate_path=False, **kw)
+    np.testing.assert_allclose(sparse.dist_sq, dense.dist_sq, rtol=1e-10)
+    assert sparse.dist_sq[-1, 0] != dense.dist_sq[0, 0]
+
+
 def test_local_rounds_are_epochs_and_fedcom_rounds_use_n_minibatches(setup):
     prob, xs, c = setup
     q, _, _ = run(prob, xs, c, "q_nastya", RandK(prob.d, 2, COST), epochs=3, local_gradient_at="server")

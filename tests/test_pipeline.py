@@ -41,6 +41,36 @@ def test_cli_run_and_pipeline_share_run_ids():
     assert run_id(cfg) == rid
 
 
+def test_plan_of_the_local_and_companion_figures():
+    """2-D grids per method, the local_iterate and reshuffle companions sharing what they do not change."""
+    figs = "artifacts.figures=[rr/fig1,rr/fig2,rr/fig2_local_iterate,rr/fig1_reshuffle,rr/fig8]"
+    plan = build_plan(["scale=smoke", figs])
+    base = build_plan(["scale=smoke"])
+    fig2, li = plan.figures["rr/fig2"], plan.figures["rr/fig2_local_iterate"]
+    for p2, pl in zip(fig2.panels, li.panels):
+        for m in ("fedcom", "fedpaq"):  # already at the local iterate: the same runs
+            assert p2["runs"][m] == pl["runs"][m]
+        for m in ("q_nastya", "diana_nastya"):
+            assert p2["runs"][m] != pl["runs"][m]
+            assert plan.runs[p2["runs"][m]]["method"]["local_gradient_at"] == "server"
+            assert plan.runs[pl["runs"][m]]["method"]["local_gradient_at"] == "local_iterate"
+    used = fig2.spec["grids_used"]
+    step = plan.runs[fig2.panels[0]["runs"]["q_nastya"]]["stepsize"]
+    assert step["grid"] == used["q_nastya"]["grid"] and step["server_grid"] == used["q_nastya"]["server_grid"]
+    full = fig2.spec["grids"]["q_nastya"]["grid"]
+    assert used["q_nastya"]["grid"] == full[::-1][::8][::-1] and used["q_nastya"]["grid"][-1] == full[-1]
+    assert plan.runs[fig2.panels[0]["runs"]["fedpaq"]]["stepsize"]["server_grid"] == [1.0]
+    for p1, pr, pb in zip(plan.figures["rr/fig1"].panels, plan.figures["rr/fig1_reshuffle"].panels,
+                          base.figures["rr/fig1"].panels):
+        assert p1["runs"] == pb["runs"]  # adding figures does not change fig1's runs
+        for m in ("qsgd", "q_rr", "diana"):
+            assert pr["runs"][m] == p1["runs"][m]
+        for m in ("diana_rr", "diana_rr_1s"):
+            assert plan.runs[pr["runs"][m]]["method"]["reshuffle"] == "every_epoch"
+            assert plan.runs[p1["runs"][m]]["method"]["reshuffle"] == "once"
+    assert plan.figures["rr/fig8"].spec["grid_used"] == [1.0]
+
+
 def _digests(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
@@ -56,7 +86,9 @@ def test_smoke_workflow_end_to_end_and_byte_identical_reaggregation(tmp_path, mi
     assert out.returncode == 0, out.stderr[-3000:]
     figs = tmp_path / "results" / "smoke" / "figures"
     for name in ("rr/fig1.png", "rr/fig1.pdf", "rr/fig1.csv", "rr/fig1_selection.csv", "rr/table6.tex",
-                 "rr/table5.md", "rr/MANIFEST", "VERIFICATION.md"):
+                 "rr/table5.md", "rr/MANIFEST", "VERIFICATION.md",
+                 "oc/bits-vs-error.png", "oc/bits-vs-error.csv", "oc/compressors.md", "cq/table2.tex",
+                 "oc/MANIFEST", "cq/MANIFEST"):
         assert (figs / name).stat().st_size > 0, name
     first = _digests(figs)
     traces = _digests(tmp_path / "results" / "runs")

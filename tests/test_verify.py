@@ -52,6 +52,25 @@ def test_figure_orderings(tmp_path):
     assert [r["outcome"] for r in evaluate(doc)] == ["PASS", "FAIL", "PASS", "FAIL", "PASS"]
 
 
+def test_fig_spread_bounds_a_group_of_methods(tmp_path):
+    rows = ["p,a,1e-3,1", "p,b,5e-3,1", "p,c,9e-3,1", "q,a,1e-3,1", "q,b,2e-3,1", "q,c,3e-2,1"]
+    doc = _doc(tmp_path, [_claim("fig_spread", "f", {"methods": ["a", "b", "c"], "decades": 1.0}),
+                          _claim("fig_spread", "f", {"methods": ["a", "b"], "decades": 1.0})], sel_rows=rows)
+    first, second = evaluate(doc)
+    assert first["outcome"] == "FAIL" and "q: " in first["measured"] and "1.48 decades (no)" in first["measured"]
+    assert second["outcome"] == "PASS"
+
+
+def test_a_claim_about_an_artifact_not_built_is_reported_not_failed(tmp_path, capsys):
+    doc = _doc(tmp_path, [dict(_claim("fig_lowest", "elsewhere", {"method": "a", "tie_factor": 2.0}), min_epochs=0)])
+    out = tmp_path / "V.md"
+    write_report([doc], str(out))
+    (r,) = json.loads(out.with_suffix(".json").read_text())
+    assert r["outcome"] == "NOT BUILT" and not r["binding"] and r["as_expected"]
+    assert "0 PASS, 0 FAIL** of 1 claims (1 about artifacts not built" in out.read_text()
+    assert check_report(str(out)) == 0 and "not built: fig_lowest" in capsys.readouterr().out
+
+
 def test_expected_failures_do_not_fail_the_check_but_surprises_do(tmp_path, capsys):
     claims = [_claim("table_value", "t6", {"row": "b", "column": "L", "printed": "2.59"}, expect="fail")]
     doc = _doc(tmp_path, claims, table_rows=["b,2.5701,2"])

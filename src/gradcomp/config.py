@@ -235,6 +235,8 @@ class ScaleConf:
     name: str = MISSING
     epochs: int = MISSING
     grid_stride: int = MISSING
+    # Stride along each axis of a local method's 2-D (client, server) grid.
+    grid2d_stride: int = MISSING
     figures_root: str = MISSING
 
 
@@ -260,13 +262,27 @@ class SelectConf:
 
 
 @dataclass
+class MethodGridConf:
+    """The 2-D grid of a local method: client multipliers ``grid`` x server ``server_grid``."""
+
+    grid: List[float] = MISSING
+    server_grid: List[float] = MISSING
+
+
+@dataclass
 class FigureConf:
     id: str = MISSING
     paper: str = MISSING
     kind: str = MISSING
     panels: List[PanelConf] = MISSING
     methods: List[str] = MISSING
-    grid: List[float] = MISSING
+    # The multiplier grid of every method that ``grids`` does not name.
+    grid: Optional[List[float]] = None
+    # Per-method (client, server) grids of the local methods: their runs' replicas are
+    # every pair, and selection picks one pair.
+    grids: Dict[str, MethodGridConf] = field(default_factory=dict)
+    # Extra overrides per method (a switch such as method.reshuffle=every_epoch).
+    method_overrides: Dict[str, List[str]] = field(default_factory=dict)
     select: SelectConf = MISSING
     panel_title: str = MISSING
     xlabel: str = MISSING
@@ -315,6 +331,8 @@ class ArtifactsConf:
     figures: List[str] = field(default_factory=list)
     tables: List[str] = field(default_factory=list)
     claims: List[str] = field(default_factory=list)
+    # Monte Carlo studies of the compressors (conf/compressor_study/), no optimization runs.
+    compressor_studies: List[str] = field(default_factory=list)
 
 
 @dataclass
@@ -334,6 +352,7 @@ class Config:
     figure: Optional[FigureConf] = None
     table: Optional[TableConf] = None
     claim: Optional[ClaimSetConf] = None
+    compressor_study: Optional[Any] = None  # checked by gradcomp.pipeline.studies
 
 
 _SCHEMAS = {

@@ -76,3 +76,47 @@ def keep_rows(xp, v, idx, scale=None):
     vals = flat_v[r, flat_i]
     out[r, flat_i] = vals if scale is None else scale * vals
     return xp.reshape(out, v.shape)
+
+
+# --- NumPy fast path for elementwise quantizers -------------------------------------------------
+
+#: Columns per block of the fused NumPy path: a few float64 buffers of this size stay in L2.
+CHUNK = 1 << 14
+
+
+def use_fused(xp, v) -> bool:
+    """Whether the blocked NumPy path applies (NumPy float64 input; other namespaces and
+    dtypes take the generic whole-array path, which gives the same numbers)."""
+    return xp is np and v.dtype == np.float64
+
+
+def fused_elementwise(v, rng: np.random.Generator, kernel, dtypes, rows=()):
+    """``out = kernel(block of v, block of u, ...)`` over column blocks, NumPy only.
+
+    The generic path of an elementwise quantizer draws ``u = rng.random((M, d))`` and
+    evaluates a chain of ufuncs on whole arrays (about ten full-size temporaries). Here
+    the same uniforms are drawn block by block, in the same order (client-major, then
+    columns: a Generator fills ``random(n1)`` then ``random(n2)`` with exactly the values
+    of one ``random(n1 + n2)``), and the same ufuncs, in the same order, run in place on
+    L2-sized buffers, so the output is bit-identical to the generic path's.
+
+    ``kernel(vb, ub, rb, ob, bufs)`` gets the block ``vb`` (leading axes, c columns), the
+    uniforms ``ub`` (c,), the tuple ``rb`` of this client's per-row values from ``rows``
+    (each (..., M, 1) -> (..., 1)), the output block ``ob`` and one scratch array shaped
+    like ``vb`` per entry of ``dtypes``.
+    """
+    M, d = v.shape[-2:]
+    lead = v.shape[:-2]
+    out = np.empty_like(v)
+    c = min(CHUNK, d)
+    ubuf = np.empty(c)
+    scratch = [np.empty(lead + (c,), dtype=t) for t in dtypes]
+    for m in range(M):
+        rb = tuple(a[..., m, :] for a in rows)
+        for s in range(0, d, c):
+            e = min(s + c, d)
+            ub = ubuf[: e - s]
+            rng.random(out=ub)
+            bufs = scratch if e - s == c else [b[..., : e - s] for b in scratch]
+            kernel(v[..., m, s:e], ub, rb, out[..., m, s:e], bufs)
+    return out

@@ -50,7 +50,7 @@ class SparseDithering(Unbiased):
         sy = self.s * xp.minimum(safe_divide(xp, xp.abs(xs), r), 1.0)
         low = xp.floor(sy)
         q = xp.sign(xs) * r * (two_point(xp, low, low + 1, sy - low, u) / self.s)
-        out = xp.zeros_like(v)
+        out = xp.zeros(v.shape, dtype=v.dtype)  # lazily zeroed: O(k) pages touched
         out[..., xp.reshape(xp.arange(M), (M, 1)), S] = (self.d / self.k) * q
         return out
 

@@ -13,25 +13,40 @@ from ..backend import namespace_of, to_device
 from .base import BitCost
 
 
+#: The vectorised Floyd loop below runs k Python steps of O(n_sets k) work: the cheapest
+#: for the tiny k of the rr figures (k <= 6), whose draws it defines and which must not
+#: change. Above this k, NumPy's own Floyd (C, hash set) is used per set.
+FLOYD_VECTOR_MAX_K = 32
+
+
 def sample_subsets(rng: np.random.Generator, n_sets: int, d: int, k: int) -> np.ndarray:
     """``n_sets`` independent uniform k-subsets of ``range(d)``, shape (n_sets, k).
 
-    Floyd's algorithm, vectorised over the sets: O(n_sets k^2) work, independent of d,
-    which is what matters at k/d = 1-2 %. For k^2 > d a random-key partition
-    (O(n_sets d)) is cheaper and equally uniform.
+    Three exact samplers, by the cost that wins:
+
+    * k <= 32 and k^2 <= d: Floyd's algorithm vectorised over the sets, O(n_sets k^2)
+      (the draws of every committed rr result);
+    * otherwise, k <= d/50: ``Generator.choice(d, k, replace=False)`` per set, which is
+      Floyd's algorithm with a hash set in C: O(k) per set, independent of d;
+    * otherwise (k above 2 % of d): a random-key partition, O(n_sets d).
     """
     if not 0 < k <= d:
         raise ValueError(f"need 0 < k <= d, got k={k}, d={d}")
-    if k * k > d:
-        keys = rng.random((n_sets, d))
-        return np.argpartition(keys, k - 1, axis=1)[:, :k]
-    S = np.empty((n_sets, k), dtype=np.int64)
-    for j, top in enumerate(range(d - k, d)):
-        t = rng.integers(0, top + 1, size=n_sets)
-        if j:
-            t = np.where((S[:, :j] == t[:, None]).any(axis=1), top, t)
-        S[:, j] = t
-    return S
+    if k <= FLOYD_VECTOR_MAX_K and k * k <= d:
+        S = np.empty((n_sets, k), dtype=np.int64)
+        for j, top in enumerate(range(d - k, d)):
+            t = rng.integers(0, top + 1, size=n_sets)
+            if j:
+                t = np.where((S[:, :j] == t[:, None]).any(axis=1), top, t)
+            S[:, j] = t
+        return S
+    if 50 * k <= d:
+        S = np.empty((n_sets, k), dtype=np.int64)
+        for i in range(n_sets):
+            S[i] = rng.choice(d, k, replace=False)
+        return S
+    keys = rng.random((n_sets, d))
+    return np.argpartition(keys, k - 1, axis=1)[:, :k]
 
 
 class RandK:
@@ -66,7 +81,9 @@ class RandK:
         M = v.shape[-2]
         S = to_device(xp, self.sample(rng, M))
         clients = xp.arange(M)[:, None]
-        out = xp.zeros_like(v)
+        # zeros, not zeros_like: a fresh zeroed allocation (calloc) touches only the pages
+        # written below, so the call costs O(k) per client, not O(d)
+        out = xp.zeros(v.shape, dtype=v.dtype)
         out[..., clients, S] = (self.d / self.k) * v[..., clients, S]
         return out
 

@@ -72,6 +72,6 @@ class ScaledRandK(Contractive):
         xp = prepare(v, self.d, self.name)
         S = device(xp, self.sample(rng, v.shape[-2]))
         M = v.shape[-2]
-        out = xp.zeros_like(v)
+        out = xp.zeros(v.shape, dtype=v.dtype)  # lazily zeroed: O(k) pages touched
         out[..., xp.reshape(xp.arange(M), (M, 1)), S] = gather_rows(xp, v, S)
         return out

@@ -27,7 +27,9 @@ class Trace:
     ACTIVE/STOPPED/DIVERGED and ``event`` the record index where that happened (-1).
     ``gamma`` and ``multipliers`` are the (client) stepsize of every replica; a local
     method also records its server stepsize in ``extra["eta"]`` and
-    ``extra["eta_multipliers"]``.
+    ``extra["eta_multipliers"]``, and in ``extra["trajectory"]`` which distinct trajectory
+    each replica follows (pairs that differ only in a gamma that does not affect the
+    iterates share one; see :func:`optimize`).
     """
 
     passes: np.ndarray
@@ -58,8 +60,11 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
     """Run ``method`` until ``epochs`` data passes; see :class:`Trace` for the output.
 
     A :class:`~gradcomp.methods.local.LocalMethod` takes ``local_steps`` minibatches per
-    round and needs the server stepsizes ``eta`` (R,) next to the client ``gamma`` (R,);
-    its compressed message is formed densely (the local steps need whole gradients).
+    round and needs the server stepsizes ``eta`` (R,) next to the client ``gamma`` (R,).
+    When its iterates do not depend on gamma (``gamma_free``: gradients at the server
+    point, spec 6.1), one replica runs per distinct eta and every (gamma, eta) pair gets
+    the trajectory of its eta; ``extra["trajectory"]`` (R,) says which replica of the
+    distinct ones each pair follows (``arange(R)`` when none are shared).
 
     A compressor with ``sample`` (a sparsifier such as Rand-k) takes the coordinate path:
     gradients are computed only at the k coordinates each client sends. It draws the same
@@ -71,6 +76,15 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
     multipliers blow up early costs little more than its surviving part.
     """
     R = len(gamma)
+    if isinstance(method, LocalMethod) and method.gamma_free and eta is not None:
+        shared = _shared_by_eta(prob, method, sampler, compressor, rng, R, eta, x0=x0, gamma=gamma,
+                                multipliers=multipliers, x_star=x_star, f_star=f_star, epochs=epochs,
+                                record_every=record_every, bits_per_round=bits_per_round,
+                                stop_dist_sq=stop_dist_sq, diverge_factor=diverge_factor,
+                                progress=progress, coordinate_path=coordinate_path,
+                                eta_multipliers=eta_multipliers)
+        if shared is not None:
+            return shared
     x0 = np.asarray(x0, dtype=np.float64)
     live = np.arange(R)  # indices (into the full grid) of replicas still running
     X = np.tile(x0, (R, 1))
@@ -128,7 +142,7 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
         while rows_seen < target and len(live):
             if local:
                 batches = [sampler.next_round()[0] for _ in range(method.local_steps)]
-                method.round(X, batches, prob, compress, gam, et)
+                method.round(X, batches, prob, compressor, rng, gam, et, coordinate_path)
                 rows_seen += sum(b.n_rows for b in batches)
             else:
                 batch, slot = sampler.next_round()
@@ -149,10 +163,40 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
     extra = {}
     if local:
         extra = {"eta": np.asarray(eta, dtype=np.float64),
-                 "eta_multipliers": np.asarray(eta_multipliers, dtype=np.float64)}
+                 "eta_multipliers": np.asarray(eta_multipliers, dtype=np.float64),
+                 "trajectory": np.arange(R, dtype=np.int64)}
     return Trace(
         passes=np.asarray(passes), rounds=rounds_arr, bits=rounds_arr * int(bits_per_round),
         f_gap=np.asarray(f_log), dist_sq=np.asarray(d_log), status=status, event=event,
         gamma=np.asarray(gamma, dtype=np.float64), multipliers=np.asarray(multipliers, dtype=np.float64),
         extra=extra,
     )
+
+
+def _shared_by_eta(prob, method, sampler, compressor, rng, R, eta, *, gamma, multipliers, eta_multipliers,
+                   **kw) -> Optional[Trace]:
+    """Run a gamma-free local method once per distinct eta and give each pair its eta's trajectory.
+
+    Returns None when every eta is distinct (nothing to share).
+    """
+    eta = np.asarray(eta, dtype=np.float64)
+    _, first, pos = np.unique(eta, return_index=True, return_inverse=True)
+    if len(first) == R:
+        return None
+    order = np.argsort(first)              # distinct etas in the order they first appear
+    reps = first[order]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    traj = rank[pos.ravel()]               # (R,) index into reps of each pair's trajectory
+    mask = np.zeros(R, dtype=bool)
+    mask[reps] = True
+    method.keep(mask)
+    em = np.asarray(eta_multipliers, dtype=np.float64)
+    sub = optimize(prob, method, sampler, compressor, rng, gamma=np.asarray(gamma, dtype=np.float64)[reps],
+                   multipliers=np.asarray(multipliers, dtype=np.float64)[reps], eta=eta[reps],
+                   eta_multipliers=em[reps], **kw)
+    extra = dict(sub.extra, eta=eta, eta_multipliers=em, trajectory=traj.astype(np.int64))
+    return Trace(passes=sub.passes, rounds=sub.rounds, bits=sub.bits, f_gap=sub.f_gap[:, traj],
+                 dist_sq=sub.dist_sq[:, traj], status=sub.status[traj], event=sub.event[traj],
+                 gamma=np.asarray(gamma, dtype=np.float64), multipliers=np.asarray(multipliers, dtype=np.float64),
+                 extra=extra)

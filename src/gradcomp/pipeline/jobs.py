@@ -59,6 +59,13 @@ def job_table(args) -> None:
     build_table(io.read_json(args.spec))
 
 
+def job_study(args) -> None:
+    from ..report.compressor_studies import build_study
+    from . import io
+
+    build_study(io.read_json(args.spec))
+
+
 def job_verify(args) -> None:
     from ..verify.claims import write_report
     from . import io
@@ -92,6 +99,9 @@ def main(argv: list[str] | None = None) -> None:
         s = sub.add_parser(name)
         s.add_argument("spec")
         s.set_defaults(fn=fn)
+    s = sub.add_parser("study")
+    s.add_argument("spec")
+    s.set_defaults(fn=job_study)
     s = sub.add_parser("verify")
     s.add_argument("specs", nargs="+")
     s.add_argument("--out", required=True)

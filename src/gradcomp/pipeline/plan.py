@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import compressors
-from ..config import composer, to_plain
+from ..config import ConfigError, composer, to_plain
 from . import io
 from .identity import problem_config, problem_id, run_config, run_id
 from .run import multipliers_of
+from .studies import StudyPlan, plan_study, study_doc
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Plan:
     figures: dict[str, FigurePlan] = field(default_factory=dict)
     tables: dict[str, TablePlan] = field(default_factory=dict)
     claims: dict[str, dict] = field(default_factory=dict)
+    studies: dict[str, StudyPlan] = field(default_factory=dict)
 
     @property
     def results_root(self) -> str:
@@ -71,16 +73,33 @@ class Plan:
             out += list(fp.outputs.values())
         for tp in self.tables.values():
             out += list(tp.outputs.values())
+        for sp in self.studies.values():
+            out += list(sp.outputs.values())
         return out
 
     def papers(self) -> list[str]:
         return sorted({f.spec["paper"] for f in self.figures.values()}
-                      | {t.spec["paper"] for t in self.tables.values()})
+                      | {t.spec["paper"] for t in self.tables.values()}
+                      | {s.spec["paper"] for s in self.studies.values()})
 
 
 def slug(ident: str) -> str:
     """``rr/fig1`` -> ``rr_fig1``: artifact ids as rule and file names."""
     return ident.replace("/", "_")
+
+
+def _from_top(grid: list, stride: int) -> list:
+    """Every ``stride``-th value of an ascending grid counted down from its largest value.
+
+    A 2-D grid thinned for a short preview keeps its largest multipliers: over a tenth of
+    the epochs they are the ones that can win (the smallest barely move).
+    """
+    return grid[::-1][::stride][::-1]
+
+
+def _grid_txt(grid: list) -> str:
+    """A multiplier list in Hydra's grammar, with the float formatting run ids were made with."""
+    return "[" + ",".join(repr(float(g)) for g in grid) + "]"
 
 
 def _outputs(root: str, ident: str, exts: tuple[str, ...]) -> dict[str, str]:
@@ -105,15 +124,30 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
         for fig in base["artifacts"]["figures"]:
             spec = to_plain(c(overrides + [f"+figure={fig}"]))["figure"]
             stride = int(base["scale"]["grid_stride"])
-            grid = spec["grid"][::stride]
+            stride2 = int(base["scale"]["grid2d_stride"])
+            grid = spec["grid"][::stride] if spec.get("grid") else None
             spec["grid_used"] = grid
-            grid_txt = "[" + ",".join(repr(float(g)) for g in grid) + "]"
+            grids = spec.get("grids") or {}
+            spec["grids_used"] = {m: {"grid": _from_top(g["grid"], stride2),
+                                      "server_grid": _from_top(g["server_grid"], stride2)}
+                                  for m, g in grids.items()}
+            for method in spec["methods"]:
+                if method not in grids and grid is None:
+                    raise ConfigError(f"figure {fig}: method {method!r} has no grid (set figure.grid or "
+                                      f"figure.grids.{method})")
             panels = []
             for panel in spec["panels"]:
                 runs, labels, k = {}, {}, None
                 for method in spec["methods"]:
+                    if method in grids:
+                        g2 = spec["grids_used"][method]
+                        steps = [f"stepsize.grid={_grid_txt(g2['grid'])}",
+                                 f"stepsize.server_grid={_grid_txt(g2['server_grid'])}"]
+                    else:
+                        steps = [f"stepsize.grid={_grid_txt(grid)}"]
+                    extra = list((spec.get("method_overrides") or {}).get(method, []))
                     rid, full = add_run([f"dataset={panel['dataset']}", f"method={method}",
-                                         *panel["overrides"], f"stepsize.grid={grid_txt}"])
+                                         *panel["overrides"], *steps, *extra])
                     runs[method] = rid
                     labels[method] = full["method"]["label"]
                     k = compressors.resolve_k(full["compressor"], full["dataset"]["n_features"])
@@ -135,6 +169,9 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
                 ks[ds] = compressors.resolve_k(full["compressor"], full["dataset"]["n_features"])
             plan.tables[tab] = TablePlan(spec, probs, ks, _outputs(plan.figures_root, tab, ("md", "tex", "csv")))
 
+        for sid in base["artifacts"]["compressor_studies"]:
+            plan.studies[sid] = plan_study(c, overrides, sid, base)
+
         for paper in base["artifacts"]["claims"]:
             plan.claims[paper] = to_plain(c(overrides + [f"+claim={paper}"]))["claim"]
     return plan
@@ -152,7 +189,8 @@ def claims_doc(plan: Plan, paper: str) -> dict:
     return {"claims": plan.claims[paper], "scale": plan.base["scale"], "figures_root": plan.figures_root,
             "results_root": plan.results_root,
             "figures": {f: {"outputs": fp.outputs} for f, fp in plan.figures.items()},
-            "tables": {t: {"outputs": tp.outputs} for t, tp in plan.tables.items()}}
+            "tables": {t: {"outputs": tp.outputs} for t, tp in plan.tables.items()},
+            "studies": {s: {"outputs": sp.outputs} for s, sp in plan.studies.items()}}
 
 
 def materialize(plan: Plan) -> None:
@@ -174,6 +212,8 @@ def materialize(plan: Plan) -> None:
         body = {"spec": tp.spec, "problems": tp.problems, "k": tp.k, "outputs": tp.outputs,
                 "results_root": plan.results_root}
         _write_if_changed(plan.spec_path("table", tid), json.dumps(body, sort_keys=True, indent=1) + "\n")
+    for sid, sp in plan.studies.items():
+        _write_if_changed(plan.spec_path("study", sid), json.dumps(study_doc(sp, plan.base), sort_keys=True, indent=1) + "\n")
     for paper in plan.claims:
         body = claims_doc(plan, paper)
         _write_if_changed(plan.spec_path("claims", paper), json.dumps(body, sort_keys=True, indent=1) + "\n")
@@ -196,7 +236,8 @@ def _plan_key(overrides: list[str], config_dir: Path) -> str:
     for p in sorted(config_dir.rglob("*.yaml")):
         h.update(str(p.relative_to(config_dir)).encode())
         h.update(p.read_bytes())
-    for mod in ("config.py", "pipeline/plan.py", "pipeline/identity.py", "compressors/__init__.py"):
+    for mod in ("config.py", "pipeline/plan.py", "pipeline/identity.py", "pipeline/studies.py",
+                "compressors/__init__.py"):
         h.update((Path(__file__).resolve().parents[1] / mod).read_bytes())
     env = {k: v for k, v in os.environ.items() if k.startswith("GRADCOMP_") or k == "HOME"}
     h.update(io.canonical_json({"overrides": overrides, "env": env}).encode())
@@ -214,6 +255,7 @@ def _from_json(d: dict) -> Plan:
                 problems=d["problems"], claims=d["claims"])
     plan.figures = {k: FigurePlan(**v) for k, v in d["figures"].items()}
     plan.tables = {k: TablePlan(**v) for k, v in d["tables"].items()}
+    plan.studies = {k: StudyPlan(**v) for k, v in d.get("studies", {}).items()}
     return plan
 
 

@@ -39,12 +39,15 @@ class Batch:
     y : ndarray, shape (rows,)
     inv_size : ndarray, shape (rows,)
         ``1 / |B_m|`` of the client that owns the row (minibatch means per client).
+    rows : ndarray of int, shape (rows,), optional
+        The rows' indices in the problem's data (repeats allowed).
     """
 
     B: sp.csr_matrix
     BD: sp.csr_matrix
     y: np.ndarray
     inv_size: np.ndarray
+    rows: np.ndarray | None = None
     _BDc: sp.csc_matrix | None = None
 
     @property
@@ -80,6 +83,7 @@ class RowBlock:
         self.shifted = self.indices + np.repeat(self.client * prob.d, cnt).astype(self.indices.dtype)
         self.indptr = indptr
         self.y = prob.y[rows]
+        self.rows = rows
         self.M, self.d = prob.M, prob.d
 
     def batch(self, lo: int = 0, hi: int | None = None) -> Batch:
@@ -93,7 +97,7 @@ class RowBlock:
                            shape=(n, self.M * self.d), copy=False)
         clients = self.client[lo:hi]
         counts = np.bincount(clients, minlength=self.M)
-        return Batch(B=B, BD=BD, y=self.y[lo:hi], inv_size=1.0 / counts[clients])
+        return Batch(B=B, BD=BD, y=self.y[lo:hi], inv_size=1.0 / counts[clients], rows=self.rows[lo:hi])
 
 
 class LogisticRegression:
@@ -125,6 +129,7 @@ class LogisticRegression:
         # diag(y) A, and its weighted column sums: the margins y a^T x in one product.
         self.Ay = sp.csr_matrix(self.A.multiply(self.y[:, None]))
         self._c = self.Ay.T @ self.row_weight
+        self._all: Batch | None = None  # every row as one Batch, built on first use
         # Blocks of at most LOSS_BLOCK rows of one client (see ``loss``).
         starts = [np.arange(lo, hi, LOSS_BLOCK) for lo, hi in zip(self.offsets[:-1], self.offsets[1:])]
         self._block_start = np.concatenate(starts)
@@ -186,9 +191,13 @@ class LogisticRegression:
 
     @staticmethod
     def _margin_weights(batch: Batch, Z: np.ndarray) -> np.ndarray:
-        """The weights ``W`` of :meth:`_batch_weights` from the products ``Z_i = a_i^T x``."""
+        """The weights ``W`` of :meth:`_batch_weights` from the products ``Z_i = a_i^T x``.
+
+        ``Z`` is overwritten (every caller passes a fresh product): no temporaries.
+        """
         yb = batch.y[:, None]
-        W = expit(-yb * Z)
+        W = np.multiply(Z, -yb, out=Z)
+        expit(W, out=W)
         W *= -(yb * batch.inv_size[:, None])
         return W
 
@@ -207,11 +216,17 @@ class LogisticRegression:
         -------
         G : ndarray, shape (R, M, k), ``G[r, m, j] = [grad f_{m,B_m}(x_r)]_{S[m, j]}``
         """
-        W = self._batch_weights(batch, X)
+        return self._grads_at_columns(batch.BDc, self._batch_weights(batch, X), X, S)
+
+    def _grads_at_columns(self, C: sp.csc_matrix, W: np.ndarray, X: np.ndarray, S: np.ndarray) -> np.ndarray:
+        """``G[r, m, j] = sum_i W[i, r] C[i, m d + S[m, j]] + 2 lambda X[r, S[m, j]]``, shape (R, M, k).
+
+        ``C`` holds rows in client column blocks (a :attr:`Batch.BDc`); only the nonzeros
+        of the M k selected columns are touched.
+        """
         R = X.shape[0]
         M, k = S.shape
         cols = (np.arange(M)[:, None] * self.d + S).ravel()
-        C = batch.BDc
         start = C.indptr[cols]
         cnt = C.indptr[cols + 1] - start
         ends = np.cumsum(cnt)
@@ -243,27 +258,81 @@ class LogisticRegression:
         return G
 
 
-    def batch_grads_local(self, batch: Batch, W: np.ndarray) -> np.ndarray:
+    def batch_grads_local(self, batch: Batch, WT: np.ndarray) -> np.ndarray:
         """Every client's minibatch gradient at its *own* iterate, for every replica.
 
         Local methods keep one iterate per client and replica; row ``i`` of client ``m``
         enters through ``a_i^T w_{r,m}``. ``BD`` places row ``i`` in the column block of
-        its client, so ``BD @ W_r`` (``W_r`` flattened to ``M d``) gives these products for
-        all clients in one sparse product.
+        its client, so ``BD @ WT`` gives these products for all clients and replicas in one
+        sparse product. The replica axis is last (``WT`` is ``W`` transposed), so both
+        products read and write C-contiguous arrays and nothing is copied.
 
         Parameters
         ----------
-        W : ndarray, shape (R, M, d)
+        WT : ndarray, shape (M d, R), C-contiguous
+            ``WT[m d + j, r]`` is coordinate j of client m's iterate in replica r.
 
         Returns
         -------
-        G : ndarray, shape (R, M, d), ``G[r, m] = grad f_{m,B_m}(w_{r,m})``
+        GT : ndarray, shape (M d, R), ``GT[m d + j, r] = [grad f_{m,B_m}(w_{r,m})]_j``
         """
-        R = W.shape[0]
-        Wflat = W.reshape(R, self.M * self.d)
-        Wt = self._margin_weights(batch, batch.BD @ Wflat.T)
-        G = (batch.BD.T @ Wt).T.reshape(R, self.M, self.d)
-        G += (2.0 * self.lam) * W
+        Wt = self._margin_weights(batch, batch.BD @ WT)
+        GT = batch.BD.T @ Wt
+        GT += (2.0 * self.lam) * WT
+        return GT
+
+    def local_step(self, batch: Batch, WT: np.ndarray, gamma: np.ndarray) -> None:
+        """``w_{r,m} <- w_{r,m} - gamma_r grad f_{m,B_m}(w_{r,m})`` in place, ``WT`` (M d, R).
+
+        :meth:`batch_grads_local` with the step folded in: gamma scales the per-row weights
+        before the backward product and the regulariser is a rescaling,
+        ``w <- (1 - 2 lambda gamma) w - gamma BD^T s``; two passes over ``WT``, no temporary
+        of its size.
+        """
+        Wt = self._margin_weights(batch, batch.BD @ WT)
+        Wt *= gamma[None, :]
+        GT = batch.BD.T @ Wt
+        WT *= (1.0 - 2.0 * self.lam * gamma)[None, :]
+        WT -= GT
+
+    # ---- the server-point local epoch (rr spec 6.1) --------------------------------------
+    @property
+    def _all_rows(self) -> Batch:
+        """Every row, in data order, as one :class:`Batch` (built once)."""
+        if self._all is None:
+            self._all = self.batch(np.arange(self.N))
+        return self._all
+
+    def mean_batch_grads(self, batches: list[Batch], X: np.ndarray, S: np.ndarray | None = None) -> np.ndarray:
+        """``1/n sum_j grad f_{m,B_j}(x_r)`` over the n minibatches ``batches``, every client and replica.
+
+        What a local epoch whose gradients are all taken at the server point adds up to
+        (the authors' q-nastya.py): one weighted pass over the rows, ``w_i = sum_{j: i in
+        B_j} 1 / (n |B_{m,j}|)``, instead of n minibatch products.
+
+        Parameters
+        ----------
+        batches : list of Batch
+            With their ``rows``.
+        X : ndarray, shape (R, d)
+        S : ndarray of int, shape (M, k), optional
+            Only these coordinates of client m's vector (a sparsifier's message).
+
+        Returns
+        -------
+        G : ndarray, shape (R, M, d), or (R, M, k) at ``S``
+        """
+        n = len(batches)
+        rows = np.concatenate([b.rows for b in batches])
+        w = np.bincount(rows, weights=np.concatenate([b.inv_size for b in batches]) / n, minlength=self.N)
+        yb = self.y[:, None]
+        W = expit(-yb * (self.A @ X.T))
+        W *= -(yb * w[:, None])
+        full = self._all_rows
+        if S is not None:
+            return self._grads_at_columns(full.BDc, W, X, S)
+        G = (full.BD.T @ W).T.reshape(X.shape[0], self.M, self.d)
+        G += (2.0 * self.lam) * X[:, None, :]
         return G
 
 

@@ -1,0 +1,177 @@
+"""Throughput of every compressor against the machine's copy bandwidth on the same array.
+
+    python benchmarks/bench_compressors.py [--dims 20 24] [--clients 1 16] [--repeat 5]
+                                           [--only NAME ...] [--out results/bench_compressors.md]
+
+For each compressor (built from its ``conf/compressor/*.yaml``, with the settings shown in
+the table), each d = 2^p and each number of clients M, the input is a float64 batch
+(M, d); throughput is input bytes per second of ``compress`` (best of ``--repeat`` calls
+after one warm-up call), and the ratio is ``numpy.copyto`` time on the same array over
+compress time (1.0 = as fast as copying the input once). Then Rand-k at fixed k with
+growing d (M = 1): its time should not grow with d.
+
+Not a test: the numbers depend on the machine and on what else runs on it. One BLAS
+thread. d = 2^24 with M = 16 (2 GiB per float64 array, and compressors hold several
+temporaries) is skipped unless ``--big``.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from gradcomp import compressors  # noqa: E402
+from gradcomp.config import composer, to_plain  # noqa: E402
+from gradcomp.seeding import stream  # noqa: E402
+
+# (label, config overrides, family). Elementwise quantizers carry the 25 % target.
+CASES = [
+    ("identity", ["compressor=identity"], "copy"),
+    ("qsgd s=1 l2", ["compressor=qsgd"], "elementwise"),
+    ("qsgd s=16 linf", ["compressor=qsgd", "compressor.s=16", "compressor.norm=linf"], "elementwise"),
+    ("terngrad", ["compressor=terngrad"], "elementwise"),
+    ("natural", ["compressor=natural"], "elementwise"),
+    ("natural_dithering s=8", ["compressor=natural_dithering", "compressor.s=8"], "elementwise"),
+    ("iq", ["compressor=iq"], "elementwise"),
+    ("scaled_sign", ["compressor=scaled_sign"], "elementwise"),
+    ("randk k/d=1%", ["compressor=randk", "compressor.k_fraction=0.01"], "sparse"),
+    ("scaled_randk k/d=1%", ["compressor=scaled_randk", "compressor.k_fraction=0.01"], "sparse"),
+    ("topk k/d=1%", ["compressor=topk", "compressor.k_fraction=0.01"], "sparse"),
+    ("sparse_dithering k/d=25% s=2", ["compressor=sparse_dithering"], "sparse"),
+    ("induced topk+randk 1%", ["compressor=induced", "compressor.contractive.k_fraction=0.01",
+                               "compressor.unbiased.k_fraction=0.01"], "sparse"),
+    ("cq (uniform perm)", ["compressor=cq"], "correlated"),
+    ("cq (cyclic shift)", ["compressor=cq", "compressor.permutation=cyclic"], "correlated"),
+    ("permk", ["compressor=permk"], "correlated"),
+    ("permk_cq b=2", ["compressor=permk_cq"], "correlated"),
+    ("iscc(drive)", ["compressor=iscc"], "correlated"),
+    ("drive (hadamard)", ["compressor=drive"], "rotation"),
+    ("spherical b=2", ["compressor=spherical", "compressor.index_bits=2"], "codebook"),
+]
+
+
+def best_time(fn, repeat: int) -> float:
+    fn()  # warm-up: page faults, caches
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return min(ts)
+
+
+def copy_time(v: np.ndarray, repeat: int) -> float:
+    dst = np.empty_like(v)
+    return best_time(lambda: np.copyto(dst, v), repeat)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dims", nargs="+", type=int, default=[20, 24], help="log2 d")
+    ap.add_argument("--clients", nargs="+", type=int, default=[1, 16])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--only", nargs="+", help="labels (prefixes) of the compressors to run")
+    ap.add_argument("--big", action="store_true", help="also d = 2^24 with M = 16 (needs > 20 GiB)")
+    ap.add_argument("--randk-k", type=int, default=1024, help="fixed k of the Rand-k scaling table")
+    ap.add_argument("--randk-dims", nargs="+", type=int, default=[17, 18, 19, 20, 21, 22, 23, 24])
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    cases = [c for c in CASES if not a.only or any(c[0].startswith(o) for o in a.only)]
+
+    rows, skipped = [], []
+    with composer() as comp:
+        for p in a.dims:
+            d = 2**p
+            for M in a.clients:
+                if p >= 24 and M >= 16 and not a.big:
+                    skipped.append(f"d = 2^{p}, M = {M}")
+                    continue
+                v = stream(0, "bench-input").standard_normal((M, d))
+                for label, ov, family in cases:
+                    tc = copy_time(v, a.repeat)  # again per case: the machine's load drifts
+                    cfg = to_plain(comp(ov))["compressor"]
+                    try:
+                        c = compressors.build(cfg, d, M)
+                    except ValueError as exc:  # e.g. a codebook too large for this d
+                        rows.append((label, family, p, M, None, tc, str(exc).split(";")[0]))
+                        continue
+                    rng = stream(0, "bench-compressor")
+                    t = best_time(lambda: c.compress(v, rng), a.repeat)
+                    rows.append((label, family, p, M, t, tc, ""))
+                    print(f"d=2^{p:<2d} M={M:<3d} {label:30s} {t * 1e3:9.2f} ms  "
+                          f"{v.nbytes / t / 1e9:6.2f} GB/s  ratio {tc / t:6.3f}", flush=True)
+                del v
+                gc.collect()
+
+    # Rand-k at fixed k, growing d: the sampling and the whole compress call.
+    scaling = []
+    k = a.randk_k
+    for p in a.randk_dims:
+        d = 2**p
+        v = stream(0, "bench-input").standard_normal((1, d))
+        rk = compressors.RandK(d, k, compressors.BitCost(32, False))
+        rng = stream(0, "bench-compressor")
+        ts = best_time(lambda: rk.sample(rng, 1), a.repeat)
+        tcmp = best_time(lambda: rk.compress(v, rng), a.repeat)
+        tc = copy_time(v, a.repeat)
+        scaling.append((p, k, ts, tcmp, tc))
+        print(f"Rand-k k={k} d=2^{p}: sample {ts * 1e6:.0f} us, compress {tcmp * 1e6:.0f} us, "
+              f"copy {tc * 1e6:.0f} us", flush=True)
+        del v
+
+    load = os.getloadavg()
+    lines = [
+        "# Compressor throughput",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy "
+        f"{np.__version__}; float64 input (M, d); best of {a.repeat} calls after a warm-up; one BLAS "
+        f"thread. Load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (a shared "
+        "machine: timings are contended).",
+        "",
+        "Throughput = input bytes (8 M d) per second of `compress`. Ratio = `numpy.copyto` time "
+        "on the same array / compress time (1.0 = copying the input once). Target on CPU: "
+        "elementwise quantizers >= 0.25.",
+        "",
+        "| compressor | family | d | M | ms | GB/s | ratio to copy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, family, p, M, t, tc, note in rows:
+        if t is None:
+            lines.append(f"| {label} | {family} | 2^{p} | {M} | - | - | skipped: {note} |")
+            continue
+        gbs = 8 * M * 2**p / t / 1e9
+        lines.append(f"| {label} | {family} | 2^{p} | {M} | {t * 1e3:.2f} | {gbs:.2f} | {tc / t:.3f} |")
+    if skipped:
+        lines += ["", "Skipped: " + "; ".join(skipped) + " (2 GiB per float64 array and several "
+                  "temporaries per compressor; run with --big on a machine with the memory)."]
+    lines += [
+        "",
+        f"## Rand-k at fixed k = {k}, growing d (M = 1)",
+        "",
+        "`sample` draws the k coordinates (what the methods' coordinate path uses); `compress` also "
+        "builds the dense output (a lazily zeroed array: only the pages it writes are touched).",
+        "",
+        "| d | k/d | sample us | compress us | copy of the input us |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| 2^{p} | {k / 2**p:.2%} | {ts * 1e6:.0f} | {tcmp * 1e6:.0f} | {tc * 1e6:.0f} |"
+              for p, k, ts, tcmp, tc in scaling]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
+        with open(a.out, "w") as fh:
+            fh.write(text)
+
+
+if __name__ == "__main__":
+    main()
