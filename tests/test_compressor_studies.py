@@ -89,3 +89,15 @@ def test_study_plan_composes_entries_and_picks_draws_by_scale():
     assert rk["k"] == 16 and rk["bits_per_float"] == 32
     assert {"oc", "cq"} <= set(plan.papers())
     assert set(plan.claims) >= {"oc", "cq"}
+
+
+def test_a_study_claim_is_evaluated_not_reported_as_unbuilt(tmp_path):
+    # regression: evaluate() once looked for the artifact among figures and tables only
+    p = tmp_path / "t.csv"
+    _write(p, ["label", "v", "se", "ref"], [["a", 1.0, 0.1, 1.2]])
+    claim = {"id": "c", "source": "s", "statement": "st", "kind": "study_compare", "artifact": "x/t",
+             "params": {"value": "v", "se": "se", "op": "<=", "ref": "ref"}, "tolerance": "t",
+             "expect": "pass", "note": ""}
+    doc = {**_ctx(p), "claims": {"paper": "x", "claims": [claim]}, "scale": {"name": "t", "epochs": 1}}
+    (r,) = claims_mod.evaluate(doc)
+    assert r["outcome"] == "PASS" and r["binding"]

@@ -135,14 +135,18 @@ KINDS = {
 KINDS.update(COMPRESSOR_KINDS)
 
 
+#: The artifact maps of a claims document (``pipeline.plan.claims_doc``).
+ARTIFACT_KINDS = ("figures", "tables", "studies")
+
+
 def evaluate(doc: dict) -> list[dict]:
     epochs = int(doc["scale"]["epochs"])
     results = []
     for claim in doc["claims"]["claims"]:
-        built = claim["artifact"] in doc.get("figures", {}) or claim["artifact"] in doc.get("tables", {})
+        built = any(claim["artifact"] in doc.get(kind, {}) for kind in ARTIFACT_KINDS)
         if not built:
-            # The artifact is not in artifacts.figures/tables of this configuration: nothing to check.
-            passed, measured = False, f"not built: {claim['artifact']} is not in artifacts.figures or artifacts.tables"
+            # The artifact is not among this configuration's artifacts: nothing to check.
+            passed, measured = False, f"not built: {claim['artifact']} is not in {', '.join(ARTIFACT_KINDS)} of artifacts"
         else:
             try:
                 passed, measured = KINDS[claim["kind"]](doc, claim)
