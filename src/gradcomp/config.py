@@ -302,6 +302,10 @@ class TableConf:
     title: str = MISSING
     caption: str = MISSING
     columns: List[str] = field(default_factory=list)
+    # kind: complexity (rr Table 1 evaluated): target accuracy, which n, and the rows.
+    epsilon: Optional[float] = None
+    n: str = "min_n_m"
+    rows: List[Dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

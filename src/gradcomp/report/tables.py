@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..pipeline import io
+from ..theory.complexity import TheoryInputs, complexity
 from .figures import _csv
 
 
@@ -46,10 +47,60 @@ def rows_constants(doc: dict):
     return header, rows
 
 
-ROWS = {"datasets": rows_datasets, "class_counts": rows_class_counts, "constants": rows_constants}
+class Math(str):
+    """A cell holding LaTeX math: ``$...$`` in Markdown and LaTeX, the bare string in CSV."""
+
+
+def theory_inputs(spec: dict, c: dict, k: int) -> TheoryInputs:
+    """Table 1's symbols from a problem's computed constants (spec 5.1, 'How to evaluate')."""
+    conv = spec["n"]
+    if conv == "min_n_m":
+        n = min(c["n_m"])
+    elif conv == "steps":
+        n = c["n_steps"]
+    else:
+        raise ValueError(f"table {spec['id']}: n must be min_n_m or steps, not {conv!r}")
+    return TheoryInputs(L_max=c["L_max"], mu=c["mu"], omega=c["d"] / k - 1.0, M=c["M"], n=n,
+                        sigma_sq=c["sigma_sq"], zeta_sq=c["zeta_sq"], sigma_n_sq=c["sigma_n_sq"],
+                        eps=float(spec["epsilon"]))
+
+
+def rows_complexity(doc: dict):
+    """rr Table 1: the symbolic rows, and each evaluated on every dataset."""
+    spec = doc["spec"]
+    dsets = [ds for ds, _ in doc["problems"]]
+    header = ["Method", "Complexity", "RR?", "C?", "H?", "CVX?"] + dsets
+    inputs = {ds: theory_inputs(spec, _problem(doc["results_root"], pid)[0], doc["k"][ds])
+              for ds, pid in doc["problems"]}
+    rows = []
+    for r in spec["rows"]:
+        vals = [complexity(r["formula"], inputs[ds]) for ds in dsets]
+        rows.append([r["method"], Math(r["complexity"]), r["rr"], r["c"], r["h"], r["cvx"]] + vals)
+    return header, rows
+
+
+def complexity_note(doc: dict, rows: list[list]) -> str:
+    """The conventions' values and the method theory ranks first, for the caption."""
+    spec = doc["spec"]
+    dsets = [ds for ds, _ in doc["problems"]]
+    parts = []
+    for j, (ds, pid) in enumerate(doc["problems"]):
+        t = theory_inputs(spec, _problem(doc["results_root"], pid)[0], doc["k"][ds])
+        comp = [r for r in rows if r[3] == "yes"]
+        best = min(comp, key=lambda r: r[6 + j])
+        parts.append(f"{ds}: n = {t.n:g}, omega = {t.omega:.5g}, kappa = {t.kappa:.5g}; "
+                     f"theory ranks first among compressed methods {best[0]} ({best[6 + j]:.3g} rounds)")
+    return (f"Evaluated at epsilon = {float(spec['epsilon']):g} with n = {spec['n']}. "
+            + "; ".join(parts) + ".") if dsets else ""
+
+
+ROWS = {"datasets": rows_datasets, "class_counts": rows_class_counts, "constants": rows_constants,
+        "complexity": rows_complexity}
 
 
 def _cell(v) -> str:
+    if isinstance(v, Math):
+        return f"${v}$"
     if isinstance(v, (float, np.floating)):
         return f"{v:.5g}"
     return str(v)
@@ -61,8 +112,16 @@ def markdown(title: str, caption: str, header: list[str], rows: list[list]) -> s
     return "\n".join(lines) + f"\n\n{caption.strip()}\n"
 
 
+_TEX = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "^": r"\^{}", "{": r"\{", "}": r"\}",
+        "#": r"\#", "$": r"\$", "~": r"\textasciitilde{}"}
+
+
 def _tex_escape(s: str) -> str:
-    return s.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+    return "".join(_TEX.get(ch, ch) for ch in s)
+
+
+def _tex_cell(v) -> str:
+    return f"${v}$" if isinstance(v, Math) else _tex_escape(_cell(v))
 
 
 def latex(title: str, caption: str, header: list[str], rows: list[list]) -> str:
@@ -70,7 +129,7 @@ def latex(title: str, caption: str, header: list[str], rows: list[list]) -> str:
     body = [r"\begin{table}[t]", r"\centering", rf"\caption{{{_tex_escape(title)}. {_tex_escape(caption.strip())}}}",
             rf"\begin{{tabular}}{{{cols}}}", r"\toprule", " & ".join(_tex_escape(h) for h in header) + r" \\",
             r"\midrule"]
-    body += [" & ".join(_tex_escape(_cell(v)) for v in r) + r" \\" for r in rows]
+    body += [" & ".join(_tex_cell(v) for v in r) + r" \\" for r in rows]
     body += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(body) + "\n"
 
@@ -78,6 +137,9 @@ def latex(title: str, caption: str, header: list[str], rows: list[list]) -> str:
 def build_table(doc: dict) -> None:
     spec, outs = doc["spec"], doc["outputs"]
     header, rows = ROWS[spec["kind"]](doc)
+    caption = spec["caption"].strip()
+    if spec["kind"] == "complexity":
+        caption += " " + complexity_note(doc, rows)
     io.write_text(outs["csv"], _csv(rows, header))
-    io.write_text(outs["md"], markdown(spec["title"], spec["caption"], header, rows))
-    io.write_text(outs["tex"], latex(spec["title"], spec["caption"], header, rows))
+    io.write_text(outs["md"], markdown(spec["title"], caption, header, rows))
+    io.write_text(outs["tex"], latex(spec["title"], caption, header, rows))
