@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from gradcomp.problems.logreg import problem_from_clients
+from gradcomp.seeding import stream
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,3 +45,16 @@ def make_problem(N=60, d=8, M=4, density=0.5, seed=0, kappa=10.0):
 @pytest.fixture
 def tiny():
     return make_problem()
+
+
+def minibatch_sgd_reference(prob, b_m, gamma, rounds, mean_grad):
+    """Plain minibatch SGD with the methods' with-replacement sampling stream and seeded x0:
+    ``x <- x - gamma mean_grad(rows, x)``, one minibatch of ``b_m[m]`` rows per client."""
+    rng_s = stream(0, "sampling")
+    x = stream(0, "x0").standard_normal(prob.d)
+    start = np.repeat(prob.offsets[:-1], b_m)
+    size = np.repeat(prob.n_m, b_m)
+    for _ in range(rounds):
+        rows = start + rng_s.integers(0, size)
+        x = x - gamma * mean_grad(rows, x)
+    return x

@@ -16,7 +16,7 @@ from gradcomp.pipeline.run import multipliers_of
 from gradcomp.problems.constants import compute_constants, newton
 from gradcomp.seeding import stream
 
-from conftest import make_problem
+from conftest import make_problem, minibatch_sgd_reference
 
 NASTYA = dict(algorithm="nastya", sampling="rr", reshuffle="every_epoch", shifts="none", stepsize_rule="q_nastya")
 CFG = {
@@ -153,13 +153,8 @@ def test_diana_nastya_with_full_local_gradients_converges_linearly(N, fraction, 
 def test_ef21_with_identity_is_minibatch_sgd(setup):
     prob, xs, c = setup
     tr, g0, _ = run(prob, xs, c, "ef21_sgd", Identity(prob.d, COST), epochs=3)
-    rng_s = stream(0, "sampling")
-    x = stream(0, "x0").standard_normal(prob.d)
-    start = np.repeat(prob.offsets[:-1], c.b_m)
-    size = np.repeat(prob.n_m, c.b_m)
-    for _ in range(int(tr.rounds[-1])):
-        rows = start + rng_s.integers(0, size)
-        x = x - g0 * np.mean([grads(prob, rows[prob.client_of_row[rows] == m], x) for m in range(prob.M)], axis=0)
+    x = minibatch_sgd_reference(prob, c.b_m, g0, int(tr.rounds[-1]), lambda rows, x: np.mean(
+        [grads(prob, rows[prob.client_of_row[rows] == m], x) for m in range(prob.M)], axis=0))
     assert tr.dist_sq[-1, 0] == pytest.approx(np.sum((x - xs) ** 2), rel=1e-10)
     assert g0 == pytest.approx(1.0 / c.L)  # a = 1: the EF21 rule is 1 / L
 

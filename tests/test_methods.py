@@ -7,7 +7,7 @@ from gradcomp.compressors import BitCost, RandK, sample_subsets
 from gradcomp.problems.constants import compute_constants, newton
 from gradcomp.seeding import stream
 
-from conftest import make_problem
+from conftest import make_problem, minibatch_sgd_reference
 
 CFG = {
     "qsgd": dict(algorithm="dcgd", shifts="none", sampling="with_replacement", reshuffle="none", stepsize_rule="qsgd"),
@@ -103,13 +103,8 @@ def test_k_equal_d_makes_shifts_irrelevant(setup, shifted, plain, same):
 def test_qsgd_with_identity_is_minibatch_sgd(setup):
     prob, xs, c = setup
     tr, g0 = run(prob, xs, c, "qsgd", k=prob.d, mult=[1.0], epochs=1)
-    rng_s = stream(0, "sampling")
-    x = stream(0, "x0").standard_normal(prob.d)
-    start = np.repeat(prob.offsets[:-1], c.b_m)
-    size = np.repeat(prob.n_m, c.b_m)
-    for _ in range(int(tr.rounds[-1])):
-        rows = start + rng_s.integers(0, size)
-        x = x - g0 * prob.batch_grads(prob.batch(rows), x[None])[0].mean(0)
+    x = minibatch_sgd_reference(prob, c.b_m, g0, int(tr.rounds[-1]),
+                                lambda rows, x: prob.batch_grads(prob.batch(rows), x[None])[0].mean(0))
     assert tr.dist_sq[-1, 0] == pytest.approx(np.sum((x - xs) ** 2), rel=1e-10)
 
 
