@@ -254,6 +254,30 @@ def test_server_switch_is_the_closed_form_and_gamma_cancels(setup):
     assert not np.allclose(loc.dist_sq[:, 2], loc.dist_sq[:, 1], rtol=1e-3)
 
 
+# ---- the compiled local step ---------------------------------------------------------------
+
+@pytest.mark.parametrize("R", [1, 3, 130])  # 130: three replica blocks, the last partial
+def test_local_step_kernel_is_the_minibatch_gradient_step(setup, R):
+    """``local_step`` (Numba) against its formula in SciPy products: w - gamma grad f_{m,B}(w)."""
+    prob, _, _ = setup
+    rng = np.random.default_rng(5)
+    rows = np.concatenate([rng.choice(np.arange(prob.offsets[m], prob.offsets[m + 1]), size=7)
+                           for m in range(prob.M)])          # repeats allowed, as with replacement
+    batch = prob.batch(rows)
+    WT = rng.standard_normal((prob.M * prob.d, R))
+    gamma = rng.uniform(0.1, 2.0, R)
+    expected = WT - gamma[None, :] * prob.batch_grads_local(batch, WT)
+    prob.local_step(batch, WT, gamma)
+    np.testing.assert_allclose(WT, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_local_step_refuses_rows_not_grouped_by_client(setup):
+    prob, _, _ = setup
+    batch = prob.batch(np.array([prob.offsets[1], prob.offsets[0]]))   # client 1 before client 0
+    with pytest.raises(ValueError, match="grouped by client"):
+        prob.local_step(batch, np.zeros((prob.M * prob.d, 1)), np.ones(1))
+
+
 # ---- replicas ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name,at", [("q_nastya", "server"), ("q_nastya", "local_iterate"),

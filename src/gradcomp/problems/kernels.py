@@ -1,0 +1,82 @@
+"""Compiled inner loops of the logistic-regression problem (Numba).
+
+A local SGD step of every client and stepsize replica (:meth:`LogisticRegression.local_step`)
+is a sparse forward product, a sigmoid per row and replica, and a sparse backward
+product. SciPy runs these as three separate passes with two temporaries of the size of
+the iterates, and the sigmoid alone as several more; here the step is one compiled loop
+over the minibatch rows, with the replica axis innermost (contiguous, so it vectorizes).
+
+Each replica's arithmetic does not depend on the other replicas (no reduction crosses the
+replica axis), so a replica of a batched run equals the same stepsize run alone, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+
+#: Replicas per block: one client's d iterates and its minibatch's weights for this many
+#: replicas stay in a core's L2 cache (d = 300: 300 x 64 x 8 B = 150 KB).
+REPLICA_BLOCK = 64
+
+
+@numba.njit(cache=True, nogil=True)
+def local_sgd_step(indptr, indices, data, y, inv_size, client_ptr, d, WT, gamma, two_lam):  # pragma: no cover - compiled
+    """``w_{r,m} <- (1 - 2 lambda gamma_r) w_{r,m} - gamma_r sum_{i in B_m} s_i(w_{r,m}) a_i`` in place.
+
+    ``s_i(w) = -y_i sigma(-y_i a_i^T w) / |B_m|``: the minibatch gradient of client m's
+    logistic loss at its own iterate, every gradient taken before any iterate moves.
+    Clients are independent, so the step runs client by client and, within a client, in
+    blocks of :data:`REPLICA_BLOCK` replicas, each block finished while it is in cache.
+
+    Parameters
+    ----------
+    indptr, indices, data : the CSR arrays of the batch's ``BD`` (row i's nonzeros placed in
+        the column block of its client, so a column index addresses a row of ``WT``).
+    y, inv_size : (rows,) labels and ``1 / |B_m(i)|``.
+    client_ptr : (M + 1,) client m owns the batch rows ``client_ptr[m]:client_ptr[m+1]``.
+    d : int, the dimension (client m's iterates are rows ``m d:(m+1) d`` of ``WT``).
+    WT : (M d, R) C-contiguous, the iterates with the replica axis last.
+    gamma : (R,) client stepsizes.
+    two_lam : float, ``2 lambda``.
+    """
+    M = client_ptr.shape[0] - 1
+    R = WT.shape[1]
+    rows_max = 0
+    for m in range(M):
+        rows_max = max(rows_max, client_ptr[m + 1] - client_ptr[m])
+    S = np.empty((rows_max, REPLICA_BLOCK))
+    for m in range(M):
+        lo, hi = client_ptr[m], client_ptr[m + 1]
+        for r0 in range(0, R, REPLICA_BLOCK):
+            r1 = min(r0 + REPLICA_BLOCK, R)
+            nr = r1 - r0
+            g = gamma[r0:r1]
+            for i in range(lo, hi):          # forward: z_ir = a_i^T w_{r,m}
+                z = S[i - lo, :nr]
+                z[:] = 0.0
+                for p in range(indptr[i], indptr[i + 1]):
+                    a = data[p]
+                    w = WT[indices[p], r0:r1]
+                    for r in range(nr):
+                        z[r] += a * w[r]
+            for i in range(lo, hi):          # gamma_r s_i(w_r); expit(-y z) = 1 / (1 + exp(y z))
+                yi = y[i]
+                c = yi * inv_size[i]
+                s = S[i - lo, :nr]
+                for r in range(nr):
+                    s[r] = -c * g[r] / (1.0 + math.exp(yi * s[r]))
+            for j in range(m * d, (m + 1) * d):   # the regulariser: a rescaling of the iterate
+                w = WT[j, r0:r1]
+                for r in range(nr):
+                    w[r] *= 1.0 - two_lam * g[r]
+            for i in range(lo, hi):          # backward: w_{r,m} -= gamma_r s_i a_i
+                s = S[i - lo, :nr]
+                for p in range(indptr[i], indptr[i + 1]):
+                    a = data[p]
+                    w = WT[indices[p], r0:r1]
+                    for r in range(nr):
+                        w[r] -= a * s[r]
