@@ -54,7 +54,8 @@ def bench(cfg: dict, data: dict, results: str, R: int, epochs: int, grid: list[f
 LOCAL_METHODS = ["q_nastya", "diana_nastya", "fedcom", "fedpaq"]
 
 
-def bench_local(cfg: dict, data: dict, results: str, epochs: int, grids: dict) -> tuple[float, int, int]:
+def bench_local(cfg: dict, data: dict, results: str, epochs: int, grids: dict,
+                record_every: int = 1) -> tuple[float, int, int]:
     """ms per epoch of one local method on its full 2-D grid, and (R, replicas live at the end)."""
     prob, const, x_star = problem.load(cfg, data, results)
     comp = compressors.build(cfg["compressor"], prob.d)
@@ -65,7 +66,7 @@ def bench_local(cfg: dict, data: dict, results: str, epochs: int, grids: dict) -
     t = time.perf_counter()
     tr = methods.optimize(prob, meth, samp, comp, stream(0, "compressor"), x0=stream(0, "x0").standard_normal(prob.d),
                           gamma=g0 * gm, multipliers=gm, x_star=x_star, f_star=const.f_star, epochs=epochs,
-                          record_every=1, bits_per_round=comp.bits_per_client(), stop_dist_sq=None,
+                          record_every=record_every, bits_per_round=comp.bits_per_client(), stop_dist_sq=None,
                           diverge_factor=1e4, eta=e0 * em, eta_multipliers=em)
     ms = (time.perf_counter() - t) / epochs * 1e3
     return ms, len(gm), int(np.sum(np.isfinite(tr.f_gap[-1])))
@@ -74,17 +75,22 @@ def bench_local(cfg: dict, data: dict, results: str, epochs: int, grids: dict) -
 def main_local(a) -> None:
     rows = []
     with composer() as c:
-        grids = to_plain(c(["+figure=rr/fig2"]))["figure"]["grids"]
+        fig2 = to_plain(c(["+figure=rr/fig2"]))["figure"]
+        grids = fig2["grids"]
+        # the figure's recording cadence (run.record_every in its run_overrides)
+        every = int(to_plain(c(fig2["run_overrides"]))["run"]["record_every"])
         for ds in a.datasets:
             for m in a.methods or LOCAL_METHODS:
                 for at in a.at:
                     full = to_plain(c([f"dataset={ds}", f"method={m}", f"method.local_gradient_at={at}"]))
-                    ms, R, live = bench_local(run_config(full), full["data"], full["results_root"], a.epochs, grids[m])
+                    ms, R, live = bench_local(run_config(full), full["data"], full["results_root"], a.epochs, grids[m],
+                                              every)
                     rows.append((ds, m, at, R, live, ms))
                     print(f"{ds:10s} {m:13s} {at:14s} R={R:4d} live={live:4d} {ms:8.1f} ms/epoch "
                           f"(5000 epochs ~ {ms * 5 / 60:.1f} min)", flush=True)
     lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-             f"numpy {np.__version__}; first {a.epochs} epochs, one BLAS thread.", "",
+             f"numpy {np.__version__}; first {a.epochs} epochs, one BLAS thread, f recorded every {every} "
+             "epochs (rr/fig2's run.record_every).", "",
              "| dataset | method | local_gradient_at | pairs | live after | ms/epoch | 5000 epochs (min) |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {d} | {m} | {at} | {R} | {lv} | {ms:.1f} | {ms * 5 / 60:.1f} |" for d, m, at, R, lv, ms in rows]

@@ -419,3 +419,11 @@ def test_two_stepsize_fields_are_checked():
     assert len({run_id(a), run_id(b), run_id(c)}) == 3
     assert a["method"]["local_gradient_at"] == "server"
     assert to_plain(compose(["method=nastya"]))["compressor"]["name"] == "identity"
+
+
+def test_nastya_refuses_a_compressor():
+    """NASTYA with Rand-k would be Q-NASTYA under NASTYA's name."""
+    assert run_config(to_plain(compose(["method=nastya"])))["compressor"]["name"] == "identity"
+    with pytest.raises(ConfigError, match="use method=q_nastya"):
+        run_config(to_plain(compose(["method=nastya", "compressor=randk"])))
+    run_config(to_plain(compose(["method=q_nastya", "compressor=randk"])))   # no restriction there

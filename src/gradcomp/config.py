@@ -203,6 +203,8 @@ class MethodConf:
     stepsize_rule: StepsizeRule = MISSING
     # Local methods only (null elsewhere, and then left out of the run config).
     local_gradient_at: Optional[LocalGradientAt] = None
+    # The only compressor the method is defined with (NASTYA: identity); null for any.
+    compressor: Optional[str] = None
     source: str = MISSING
     our_choices: List[str] = field(default_factory=list)
 
@@ -283,6 +285,8 @@ class FigureConf:
     grids: Dict[str, MethodGridConf] = field(default_factory=dict)
     # Extra overrides per method (a switch such as method.reshuffle=every_epoch).
     method_overrides: Dict[str, List[str]] = field(default_factory=dict)
+    # Overrides for every run of the figure (e.g. run.record_every).
+    run_overrides: List[str] = field(default_factory=list)
     select: SelectConf = MISSING
     panel_title: str = MISSING
     xlabel: str = MISSING

@@ -15,7 +15,7 @@ from ..config import SCHEMA_VERSION, ConfigError, is_local
 from .io import canonical_json
 
 RUN_KEYS = ("seed", "backend", "dataset", "problem", "compressor", "method", "stepsize", "run")
-NOT_HASHED = {"method": ("label", "source", "our_choices"), "dataset": ("url",)}
+NOT_HASHED = {"method": ("label", "source", "our_choices", "compressor"), "dataset": ("url",)}
 
 
 def digest(obj) -> str:
@@ -29,9 +29,23 @@ def run_config(plain: dict) -> dict:
     :func:`_drop_inapplicable`).
     """
     out = {k: copy.deepcopy(plain[k]) for k in RUN_KEYS}
+    _check_compressor(out)
     _drop_inapplicable(out)
     out["schema_version"] = SCHEMA_VERSION
     return out
+
+
+def _check_compressor(cfg: dict) -> None:
+    """A method defined with one compressor only (``method.compressor``) refuses any other.
+
+    NASTYA is Q-NASTYA with omega = 0: with Rand-k it would run Q-NASTYA under NASTYA's name.
+    """
+    need = cfg["method"].get("compressor")
+    have = cfg["compressor"].get("name")
+    if need is not None and have != need:
+        name = cfg["method"].get("name")
+        hint = " (with compression it is Q-NASTYA: use method=q_nastya)" if name == "nastya" else ""
+        raise ConfigError(f"method {name!r} is defined with compressor={need} only, got compressor={have}{hint}")
 
 
 def _drop_inapplicable(cfg: dict) -> None:

@@ -145,7 +145,8 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
                                  f"stepsize.server_grid={_grid_txt(g2['server_grid'])}"]
                     else:
                         steps = [f"stepsize.grid={_grid_txt(grid)}"]
-                    extra = list((spec.get("method_overrides") or {}).get(method, []))
+                    extra = list(spec.get("run_overrides") or [])
+                    extra += list((spec.get("method_overrides") or {}).get(method, []))
                     rid, full = add_run([f"dataset={panel['dataset']}", f"method={method}",
                                          *panel["overrides"], *steps, *extra])
                     runs[method] = rid
