@@ -72,3 +72,52 @@ def test_unknown_formula_is_refused():
     c = TheoryInputs(L_max=1, mu=1, omega=0, M=1, n=1, sigma_sq=0, zeta_sq=0, sigma_n_sq=0, eps=1)
     with pytest.raises(KeyError, match="unknown Table 1 formula"):
         complexity("__import__('os')", c)
+
+
+# ---- the rounds our runs needed, and the rank correlation ---------------------------------
+
+def _trace(path, dist_cols, rounds):
+    """A two-replica trace (multipliers 1 and 4) whose f_gap follows dist_sq, so the
+    figure's rule picks the replica with the lower final value."""
+    import numpy as np
+
+    from gradcomp.pipeline import io
+
+    D = np.asarray(dist_cols, dtype=float).T
+    io.savez(path, passes=np.arange(len(rounds), dtype=float), rounds=np.asarray(rounds), f_gap=D.copy(),
+             dist_sq=D, multipliers=np.array([1.0, 4.0]))
+
+
+def test_table1_rounds_of_the_runs_and_rank_correlation(tmp_path):
+    from gradcomp.report.tables import Censored, rank_correlation
+
+    doc = _doc(tmp_path)
+    rounds = [0, 10, 20, 30]
+    # epsilon = 1e-2: (x1, tuned x4) first reach it at rounds
+    runs = {"qsgd": ([1, 1, 1, 1], [1, 0.5, 0.1, 0.05]),        # never, never
+            "q_rr": ([1, 1, 1, 1], [1, 0.5, 0.1, 0.005]),       # never, 30
+            "diana": ([1, 0.5, 0.1, 0.01], [1, 0.5, 0.001, 0.001]),   # 30, 20
+            "diana_rr": ([1, 1, 0.009, 0.001], [1, 0.001, 0.001, 0.001])}  # 20, 10
+    for j, (m, cols) in enumerate(runs.items()):
+        (tmp_path / "runs" / f"r{j}").mkdir(parents=True)
+        _trace(tmp_path / "runs" / f"r{j}" / "trace.npz", cols, rounds)
+    doc["runs"] = {"toy": {m: f"r{j}" for j, m in enumerate(runs)}}
+    doc["select"] = {"metric": "f_gap", "tie_factor": 2.0}
+    doc["spec"]["runs_from"] = "rr/fig1"
+    build_table(doc)
+    csv_text = (tmp_path / "table1.csv").read_text()
+    assert _row(csv_text, "QSGD [Gorbunov'20]")[-2:] == [">30", ">30"]
+    assert _row(csv_text, "Q-RR (Cor. 1)")[-2:] == [">30", "30"]
+    assert _row(csv_text, "DIANA [Mishchenko'19]")[-2:] == ["30", "20"]
+    assert _row(csv_text, "DIANA-RR (Cor. 8)")[-2:] == ["20", "10"]
+    assert _row(csv_text, "SGD [Gower'19]")[-2:] == ["-", "-"]
+    md = (tmp_path / "table1.md").read_text()
+    # theory: QSGD 687850 > Q-RR > DIANA > DIANA-RR (hand values above); runs: the same order
+    assert "the runs rank first DIANA-RR (Cor. 2) (10 rounds)" in md
+    assert "(theory vs tuned runs, 4 methods) = 1.00" in md
+
+    # ties at the worst rank for censored runs; no spread -> undefined
+    assert rank_correlation([1, 2, 3], [Censored(">9"), 5, 1]) == -1.0
+    assert math.isnan(rank_correlation([1, 2, 3], [Censored(">9")] * 3))
+    assert rank_correlation([1, 2, 3, 4], [1, 2, Censored(">9"), Censored(">9")]) == pytest.approx(
+        0.9486832980505138)

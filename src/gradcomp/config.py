@@ -310,6 +310,8 @@ class TableConf:
     epsilon: Optional[float] = None
     n: str = "min_n_m"
     rows: List[Dict[str, Any]] = field(default_factory=list)
+    # The figure whose runs give "rounds needed in our runs" (rows name their method by `run`).
+    runs_from: Optional[str] = None
 
 
 @dataclass

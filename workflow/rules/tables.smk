@@ -6,6 +6,7 @@ for _tid, _tp in PLAN.tables.items():
         input:
             spec=PLAN.spec_path("table", _tid),
             problems=[f"{RESULTS}/problems/{pid}/constants.json" for _, pid in _tp.problems],
+            traces=[f"{RESULTS}/runs/{rid}/trace.npz" for _runs in _tp.runs.values() for rid in _runs.values()],
             code=CODE_REPORT,
         output:
             **_tp.outputs,

@@ -32,6 +32,10 @@ class TablePlan:
     problems: list[list[str]]  # [dataset, pid] in the table's row order
     k: dict[str, int]          # dataset -> compressor k
     outputs: dict[str, str]
+    # rr Table 1: dataset -> {method: run id} of the figure named by ``runs_from``, and that
+    # figure's selection rule (the runs' rounds are read at its chosen multiplier).
+    runs: dict[str, dict[str, str]] = field(default_factory=dict)
+    select: dict | None = None
 
 
 @dataclass
@@ -168,7 +172,17 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
                 plan.problems[pid] = problem_config(rc)
                 probs.append([ds, pid])
                 ks[ds] = compressors.resolve_k(full["compressor"], full["dataset"]["n_features"])
-            plan.tables[tab] = TablePlan(spec, probs, ks, _outputs(plan.figures_root, tab, ("md", "tex", "csv")))
+            runs, sel = {}, None
+            if spec.get("runs_from"):
+                fig = spec["runs_from"]
+                if fig not in plan.figures:
+                    raise ConfigError(f"table {tab} reads the runs of figure {fig}: add {fig} to "
+                                      "artifacts.figures (or set the table's runs_from to null)")
+                fp = plan.figures[fig]
+                runs = {p["dataset"]: dict(p["runs"]) for p in fp.panels if p["dataset"] in spec["datasets"]}
+                sel = dict(fp.spec["select"])
+            plan.tables[tab] = TablePlan(spec, probs, ks, _outputs(plan.figures_root, tab, ("md", "tex", "csv")),
+                                         runs, sel)
 
         for sid in base["artifacts"]["compressor_studies"]:
             plan.studies[sid] = plan_study(c, overrides, sid, base)
@@ -211,7 +225,7 @@ def materialize(plan: Plan) -> None:
         _write_if_changed(plan.spec_path("figure", fid), json.dumps(body, sort_keys=True, indent=1) + "\n")
     for tid, tp in plan.tables.items():
         body = {"spec": tp.spec, "problems": tp.problems, "k": tp.k, "outputs": tp.outputs,
-                "results_root": plan.results_root}
+                "runs": tp.runs, "select": tp.select, "results_root": plan.results_root}
         _write_if_changed(plan.spec_path("table", tid), json.dumps(body, sort_keys=True, indent=1) + "\n")
     for sid, sp in plan.studies.items():
         _write_if_changed(plan.spec_path("study", sid), json.dumps(study_doc(sp, plan.base), sort_keys=True, indent=1) + "\n")

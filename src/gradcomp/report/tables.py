@@ -6,6 +6,7 @@ the pipeline computed from the data; nothing is typed in.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -65,31 +66,104 @@ def theory_inputs(spec: dict, c: dict, k: int) -> TheoryInputs:
                         eps=float(spec["epsilon"]))
 
 
+class Censored(str):
+    """A run that never reached the target: ``>R``, R the rounds it ran."""
+
+
+def rounds_to_reach(trace: dict, j: int, eps: float):
+    """Communication rounds until ``||x_t - x*||^2 <= eps`` first holds in replica ``j``.
+
+    Returns the round count, or :class:`Censored` with the rounds run when it never does.
+    """
+    hit = np.asarray(trace["dist_sq"])[:, j] <= eps   # NaN (diverged, frozen) compares False
+    rounds = np.asarray(trace["rounds"])
+    return int(rounds[np.argmax(hit)]) if hit.any() else Censored(f">{int(rounds[-1])}")
+
+
+def rank_correlation(theory: list[float], runs: list) -> float:
+    """Spearman's rho between theory's rounds and the runs' (censored runs tie at the worst rank).
+
+    NaN when either side has no spread (every run censored, say).
+    """
+    from scipy.stats import rankdata
+
+    a = rankdata(np.asarray(theory, dtype=float))
+    b = rankdata([math.inf if isinstance(r, Censored) else float(r) for r in runs])
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _run_cells(doc: dict) -> dict:
+    """``{(dataset, method): (rounds at multiplier 1, rounds at the figure's choice, that multiplier)}``."""
+    from ..pipeline.select import select
+
+    eps = float(doc["spec"]["epsilon"])
+    sel = doc.get("select") or {}
+    out = {}
+    for ds, runs in (doc.get("runs") or {}).items():
+        for method, rid in runs.items():
+            tr = io.loadz(Path(doc["results_root"]) / "runs" / rid / "trace.npz")
+            mult = [float(m) for m in tr["multipliers"]]
+            chosen = select(tr, sel["metric"], float(sel["tie_factor"]))
+            at_one = rounds_to_reach(tr, mult.index(1.0), eps) if 1.0 in mult else "n/a"
+            out[ds, method] = (at_one, rounds_to_reach(tr, chosen.index, eps), chosen.multiplier)
+    return out
+
+
 def rows_complexity(doc: dict):
-    """rr Table 1: the symbolic rows, and each evaluated on every dataset."""
+    """rr Table 1: the symbolic rows, each evaluated on every dataset and, where the table
+    names the runs of a figure, the rounds those runs needed (at multiplier 1 and at the
+    multiplier the figure chose)."""
     spec = doc["spec"]
     dsets = [ds for ds, _ in doc["problems"]]
-    header = ["Method", "Complexity", "RR?", "C?", "H?", "CVX?"] + dsets
+    cells = _run_cells(doc)
+    with_runs = bool(cells)
+    header = ["Method", "Complexity", "RR?", "C?", "H?", "CVX?"]
+    for ds in dsets:
+        header += [ds] + ([f"{ds} run x1", f"{ds} run tuned"] if with_runs else [])
     inputs = {ds: theory_inputs(spec, _problem(doc["results_root"], pid)[0], doc["k"][ds])
               for ds, pid in doc["problems"]}
     rows = []
     for r in spec["rows"]:
-        vals = [complexity(r["formula"], inputs[ds]) for ds in dsets]
-        rows.append([r["method"], Math(r["complexity"]), r["rr"], r["c"], r["h"], r["cvx"]] + vals)
+        row = [r["method"], Math(r["complexity"]), r["rr"], r["c"], r["h"], r["cvx"]]
+        for ds in dsets:
+            row.append(complexity(r["formula"], inputs[ds]))
+            if with_runs:
+                at_one, tuned, _ = cells.get((ds, r.get("run")), ("-", "-", None))
+                row += [at_one, tuned]
+        rows.append(row)
     return header, rows
 
 
 def complexity_note(doc: dict, rows: list[list]) -> str:
-    """The conventions' values and the method theory ranks first, for the caption."""
+    """The conventions' values, the method theory ranks first and, with runs, the method the
+    runs rank first and the rank correlation of the two, for the caption."""
     spec = doc["spec"]
     dsets = [ds for ds, _ in doc["problems"]]
+    cells = _run_cells(doc)
+    width = 3 if cells else 1
+    ranked = [(r, spec_row) for r, spec_row in zip(rows, spec["rows"]) if spec_row.get("rank")]
     parts = []
     for j, (ds, pid) in enumerate(doc["problems"]):
+        col = 6 + width * j
         t = theory_inputs(spec, _problem(doc["results_root"], pid)[0], doc["k"][ds])
         comp = [r for r in rows if r[3] == "yes"]
-        best = min(comp, key=lambda r: r[6 + j])
-        parts.append(f"{ds}: n = {t.n:g}, omega = {t.omega:.5g}, kappa = {t.kappa:.5g}; "
-                     f"theory ranks first among compressed methods {best[0]} ({best[6 + j]:.3g} rounds)")
+        best = min(comp, key=lambda r: r[col])
+        text = (f"{ds}: n = {t.n:g}, omega = {t.omega:.5g}, kappa = {t.kappa:.5g}; "
+                f"theory ranks first among compressed methods {best[0]} ({best[col]:.3g} rounds)")
+        if cells and ranked:
+            theory = [r[col] for r, _ in ranked]
+            tuned = [cells[ds, sr["run"]][1] for _, sr in ranked]
+            reached = [(v, r[0]) for (r, _), v in zip(ranked, tuned) if not isinstance(v, Censored)]
+            first = (f"the runs rank first {min(reached)[1]} ({min(reached)[0]} rounds)" if reached
+                     else "no run reached epsilon")
+            mults = ", ".join(f"{sr['run']} x{cells[ds, sr['run']][2]:g}" for _, sr in ranked)
+            rho = rank_correlation(theory, tuned)
+            text += (f"; at the multipliers of {spec['runs_from']} ({mults}) {first}; Spearman rho "
+                     f"(theory vs tuned runs, {len(ranked)} methods) = "
+                     + ("undefined (no spread)" if math.isnan(rho) else f"{rho:.2f}"))
+        parts.append(text)
     return (f"Evaluated at epsilon = {float(spec['epsilon']):g} with n = {spec['n']}. "
             + "; ".join(parts) + ".") if dsets else ""
 
