@@ -18,7 +18,9 @@ def test_plan_is_deterministic_and_hash_sensitive():
     a = build_plan(["scale=smoke"])
     b = build_plan(["scale=smoke"])
     assert list(a.runs) == list(b.runs) and a.runs == b.runs
-    assert len(a.runs) == 15 and len(a.problems) == 3
+    # fig1 15 runs, fig2 12, fig8 6 (DIANA/DIANA-RR at multiplier 1 are their own runs),
+    # fig1_reshuffle 6 new (QSGD, Q-RR, DIANA shared with fig1)
+    assert len(a.runs) == 15 + 12 + 6 + 6 and len(a.problems) == 3
     base = run_config(to_plain(compose(["method=qsgd"])))
     for change in (["seed=1"], ["compressor.bits_per_float=32"], ["run.epochs=7"], ["problem.split=iid"]):
         assert run_id(run_config(to_plain(compose(["method=qsgd", *change])))) != run_id(base), change
@@ -69,6 +71,37 @@ def test_plan_of_the_local_and_companion_figures():
             assert plan.runs[pr["runs"][m]]["method"]["reshuffle"] == "every_epoch"
             assert plan.runs[p1["runs"][m]]["method"]["reshuffle"] == "once"
     assert plan.figures["rr/fig8"].spec["grid_used"] == [1.0]
+    # figure.run_overrides reach every run of fig2 (and its companion), nothing else
+    for p2, pl, p1 in zip(fig2.panels, li.panels, plan.figures["rr/fig1"].panels):
+        assert {plan.runs[r]["run"]["record_every"] for r in [*p2["runs"].values(), *pl["runs"].values()]} == {5}
+        assert {plan.runs[r]["run"]["record_every"] for r in p1["runs"].values()} == {1}
+    # Table 1 reads the Figure 1 runs, with Figure 1's selection rule
+    t1 = base.tables["rr/table1"]
+    assert t1.runs == {p["dataset"]: p["runs"] for p in base.figures["rr/fig1"].panels}
+    assert t1.select == base.figures["rr/fig1"].spec["select"]
+
+
+def test_table1_without_its_figure_is_a_config_error():
+    from gradcomp.config import ConfigError
+
+    with pytest.raises(ConfigError, match="add rr/fig1 to artifacts.figures"):
+        build_plan(["scale=smoke", "artifacts.figures=[rr/fig8]"])
+
+
+def test_run_jobs_log_progress_every_five_percent():
+    import io as _io
+
+    from gradcomp.pipeline.jobs import log_progress
+
+    out, now = _io.StringIO(), [0.0]
+    progress = log_progress(100, stream=out, clock=lambda: now[0])
+    for p in range(1, 101):
+        now[0] = 6.0 * p            # 6 s per pass
+        progress(float(p))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 20
+    assert lines[0] == "5/100 passes (5 %), 0.5 min elapsed, ~9.5 min left"
+    assert lines[-1].startswith("100/100 passes (100 %), 10.0 min elapsed, ~0.0 min left")
 
 
 def _digests(root: Path) -> dict[str, str]:

@@ -36,13 +36,41 @@ def job_problem(args) -> None:
     problem.prepare(cfg, _data_cfg(_results_root(args.dir)), args.dir)
 
 
+#: A run job logs its progress at every this fraction of its epochs (a paper-scale run of a
+#: local method's 2-D grid takes up to an hour; its log is where a user looks).
+PROGRESS_STEP = 0.05
+
+
+def log_progress(epochs: int, stream=sys.stderr, clock=None):
+    """A ``progress(passes)`` callback that prints passes, elapsed and estimated remaining
+    time whenever another :data:`PROGRESS_STEP` of the epochs is done."""
+    import time
+
+    clock = clock or time.monotonic
+    t0 = clock()
+    state = {"next": PROGRESS_STEP}
+
+    def progress(passes: float) -> None:
+        frac = passes / epochs
+        if frac + 1e-12 < state["next"]:
+            return
+        while state["next"] <= frac + 1e-12:
+            state["next"] += PROGRESS_STEP
+        spent = clock() - t0
+        left = spent * max(1.0 - frac, 0.0) / frac if frac > 0 else float("nan")
+        print(f"{passes:.0f}/{epochs} passes ({min(100 * frac, 100):.0f} %), {spent / 60:.1f} min elapsed, "
+              f"~{left / 60:.1f} min left", file=stream, flush=True)
+
+    return progress
+
+
 def job_run(args) -> None:
     from . import io
     from .run import run_to_dir
 
     root = _results_root(args.dir)
     cfg = io.read_json(Path(args.dir) / "config.json")
-    run_to_dir(cfg, _data_cfg(root), root, args.dir)
+    run_to_dir(cfg, _data_cfg(root), root, args.dir, progress=log_progress(int(cfg["run"]["epochs"])))
 
 
 def job_figure(args) -> None:
