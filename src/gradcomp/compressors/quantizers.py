@@ -54,10 +54,9 @@ class StandardDithering(Unbiased):
         return self.d * (1 + math.ceil(math.log2(self.s + 1))) + self.cost.bits_per_float
 
     def compress(self, v, rng: np.random.Generator):
+        if use_fused(v):
+            return fused_elementwise(v, rng, self.d, self.name, "dithering", self.p, self.s)
         xp = prepare(v, self.d, self.name)
-        if use_fused(xp, v):
-            r = norm(np, v, self.p)
-            return fused_elementwise(v, rng, self._kernel, (np.float64, np.float64), (r, np.where(r != 0, r, 1.0)))
         u = device(xp, rng.random(v.shape[-2:]))
         r = norm(xp, v, self.p)
         y = xp.minimum(safe_divide(xp, xp.abs(v), r), 1.0)  # rounding can give 1 + eps
@@ -65,24 +64,6 @@ class StandardDithering(Unbiased):
         low = xp.floor(sy)
         level = two_point(xp, low, low + 1, sy - low, u)
         return xp.sign(v) * r * (level / self.s)
-
-    def _kernel(self, vb, ub, rb, ob, bufs):
-        """The lines above on one block, in place (see :func:`.batch.fused_elementwise`).
-        A row with r = 0 is zero, so dividing it by 1 instead of ``safe_divide`` changes
-        nothing, and ``low + (u < p)`` is ``where(u < p, low + 1, low)`` exactly."""
-        (r, r1), (A, L) = rb, bufs
-        np.abs(vb, out=A)
-        np.divide(A, r1, out=A)
-        np.minimum(A, 1.0, out=A)
-        np.multiply(self.s, A, out=A)  # s y
-        np.floor(A, out=L)  # low
-        np.subtract(A, L, out=A)  # P(high)
-        np.less(ub, A, out=A)
-        np.add(L, A, out=L)  # level
-        np.divide(L, self.s, out=L)
-        np.sign(vb, out=A)
-        np.multiply(A, r, out=A)
-        np.multiply(A, L, out=ob)
 
 
 class TernGrad(StandardDithering):
@@ -124,32 +105,11 @@ class NaturalCompression(Unbiased):
         return self.d * (1 + self.exponent_bits)
 
     def compress(self, v, rng: np.random.Generator):
+        if use_fused(v):
+            return fused_elementwise(v, rng, self.d, self.name, "natural")
         xp = prepare(v, self.d, self.name)
-        if use_fused(xp, v):
-            return fused_elementwise(v, rng, _natural_kernel, (np.float64, np.intc, np.bool_))
         u = device(xp, rng.random(v.shape[-2:]))
         return xp.sign(v) * _round_to_powers_of_two(xp, xp.abs(v), u)
-
-
-def _pow2_block(a, ub, E, B):
-    """In place: ``a`` (>= 0) -> its unbiased rounding to a power of two, as
-    :func:`_round_to_powers_of_two` but without its ``* (a > 0)``: the callers multiply by
-    sign(v) or take another branch where a = 0. ``where(u < p, 2 low, low)`` is
-    ``ldexp(1, e - 1 + (u < p))`` exactly."""
-    np.frexp(a, out=(a, E))
-    np.multiply(a, 2, out=a)
-    np.subtract(a, 1, out=a)  # P(upper) = 2m - 1
-    np.less(ub, a, out=B)
-    np.subtract(E, 1, out=E)
-    np.add(E, B, out=E)
-    np.ldexp(1.0, E, out=a)
-
-
-def _natural_kernel(vb, ub, rb, ob, bufs):
-    A, E, B = bufs
-    np.abs(vb, out=A)
-    _pow2_block(A, ub, E, B)
-    np.multiply(np.sign(vb, out=ob), A, out=ob)
 
 
 def _round_to_powers_of_two(xp, a, u):
@@ -193,11 +153,9 @@ class NaturalDithering(Unbiased):
         return self.d * (1 + math.ceil(math.log2(self.s + 1))) + self.cost.bits_per_float
 
     def compress(self, v, rng: np.random.Generator):
+        if use_fused(v):
+            return fused_elementwise(v, rng, self.d, self.name, "natural_dithering", self.p, self.s)
         xp = prepare(v, self.d, self.name)
-        if use_fused(xp, v):
-            r = norm(np, v, self.p)
-            return fused_elementwise(v, rng, self._kernel, (np.float64, np.float64, np.intc, np.bool_),
-                                     (r, np.where(r != 0, r, 1.0)))
         u = device(xp, rng.random(v.shape[-2:]))
         r = norm(xp, v, self.p)
         y = xp.minimum(safe_divide(xp, xp.abs(v), r), 1.0)
@@ -208,21 +166,3 @@ class NaturalDithering(Unbiased):
             _round_to_powers_of_two(xp, y, u),
         )
         return xp.sign(v) * r * level
-
-    def _kernel(self, vb, ub, rb, ob, bufs):
-        """The lines above on one block, in place (see :func:`.batch.fused_elementwise`)."""
-        (r, r1), (A, L, E, B) = rb, bufs
-        bottom = 2.0 ** (1 - self.s)
-        np.abs(vb, out=A)
-        np.divide(A, r1, out=A)
-        np.minimum(A, 1.0, out=A)  # y
-        np.copyto(L, A)
-        _pow2_block(L, ub, E, B)  # the power-of-two branch (y > 0 wherever it is used)
-        np.less(A, bottom, out=B)  # the bottom interval
-        np.divide(A, bottom, out=A)
-        np.less(ub, A, out=A)
-        np.multiply(A, bottom, out=A)  # where(u < y / bottom, bottom, 0)
-        np.copyto(L, A, where=B)
-        np.sign(vb, out=A)
-        np.multiply(A, r, out=A)
-        np.multiply(A, L, out=ob)
