@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from gradcomp.compressors import (
-    IQ, BitCost, InputError, NaturalCompression, NaturalDithering, RandK, StandardDithering, TernGrad, correlated,
-    kernels, quantizers,
+    IQ, BitCost, Drive, InputError, NaturalCompression, NaturalDithering, RandK, StandardDithering, TernGrad,
+    correlated, kernels, quantizers, rotation,
 )
 from gradcomp.compressors.randk import sample_subsets
 
@@ -108,6 +108,27 @@ def test_fused_l2_norm_is_numpys_pairwise_sum():
         v = rng.standard_normal((2, d)) * np.exp(rng.uniform(-30, 30, (2, d)))
         for m in range(2):
             assert kernels._pairwise_sumsq(v[m]) == np.sum(v * v, axis=-1)[m], d
+
+
+@pytest.mark.parametrize("block", [4, 8, kernels.FWHT_BLOCK])
+def test_compiled_fwht_is_bit_identical_to_the_butterflies(monkeypatch, block):
+    """Every D from 1 to 2^10, and 2^15, 2^16 (levels across blocks, ending on one level or two)."""
+    monkeypatch.setattr(kernels, "FWHT_BLOCK", block)
+    rng = np.random.default_rng(11)
+    for D in [2**t for t in range(11)] + [2**15, 2**16]:
+        for lead in [(), (3,), (2, 1), (0,)]:
+            if D > 2**10 and lead not in [(), (2, 1)]:
+                continue
+            z = rng.standard_normal(lead + (D,)) * np.exp(rng.uniform(-5, 5, lead + (D,)))
+            before = z.copy()
+            fast = rotation.fwht(np, z)
+            assert z.tobytes() == before.tobytes()  # the input is not changed
+            _same(fast, rotation.fwht_generic(np, z))
+    v = _hard_input((2, 5, 37))[..., 1:4, :]  # Drive itself: same bytes through the fast transform
+    q = Drive(37, "hadamard", C32)
+    fast = q.compress(v, np.random.default_rng(2))
+    monkeypatch.setattr(rotation, "fwht", rotation.fwht_generic)
+    _same(fast, q.compress(v, np.random.default_rng(2)))
 
 
 def test_randk_draws_of_the_rr_figures_are_unchanged():
