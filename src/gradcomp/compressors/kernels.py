@@ -290,65 +290,50 @@ FWHT_BLOCK = 1 << 14
 
 
 @njit(**_JIT)
-def _butterfly2(row, lo, hi, h, scale):
+def _butterfly2(row, lo, hi, h):
     """Levels h and 2h of the transform on ``row[lo:hi]`` (a multiple of 4h long):
     ``(a, b, c, d) -> ((a+b)+(c+d), (a-b)+(c-d), (a+b)-(c+d), (a-b)-(c-d))``, the very
-    operations of level h followed by level 2h; each output divided by ``scale`` (after
-    the last level: the transform's 1/sqrt(D); else 1, skipped). Quarter views, so that
-    the inner index is a plain non-negative range (about 3x faster than row[j + h])."""
+    operations of level h followed by level 2h. Quarter views, so that the inner index is
+    a plain non-negative range (about 3x faster than ``row[j + h]``)."""
     for i in range(lo, hi, 4 * h):
         A, B, C, E = row[i:i + h], row[i + h:i + 2 * h], row[i + 2 * h:i + 3 * h], row[i + 3 * h:i + 4 * h]
-        if scale != 1.0:
-            for j in range(h):
-                p, q, r, s = A[j] + B[j], A[j] - B[j], C[j] + E[j], C[j] - E[j]
-                A[j], B[j], C[j], E[j] = (p + r) / scale, (q + s) / scale, (p - r) / scale, (q - s) / scale
-        else:
-            for j in range(h):
-                p, q, r, s = A[j] + B[j], A[j] - B[j], C[j] + E[j], C[j] - E[j]
-                A[j], B[j], C[j], E[j] = p + r, q + s, p - r, q - s
+        for j in range(h):
+            p, q, r, s = A[j] + B[j], A[j] - B[j], C[j] + E[j], C[j] - E[j]
+            A[j], B[j], C[j], E[j] = p + r, q + s, p - r, q - s
 
 
 @njit(**_JIT)
-def _butterfly1(row, lo, hi, h, scale):
-    """Level h alone on ``row[lo:hi]``: ``(a, b) -> (a + b, a - b)``, divided by ``scale`` if not 1."""
+def _butterfly1(row, lo, hi, h):
+    """Level h alone on ``row[lo:hi]``: ``(a, b) -> (a + b, a - b)``."""
     for i in range(lo, hi, 2 * h):
         A, B = row[i:i + h], row[i + h:i + 2 * h]
-        if scale != 1.0:
-            for j in range(h):
-                a, b = A[j], B[j]
-                A[j], B[j] = (a + b) / scale, (a - b) / scale
-        else:
-            for j in range(h):
-                a, b = A[j], B[j]
-                A[j], B[j] = a + b, a - b
+        for j in range(h):
+            a, b = A[j], B[j]
+            A[j], B[j] = a + b, a - b
 
 
 @njit(**_JIT)
-def _first3(row, lo, hi, scale):
-    """Levels 1, 2 and 4 on ``row[lo:hi]`` (a multiple of 8 long), eight entries at a time,
-    divided by ``scale`` if not 1 (the same operations as :func:`_butterfly1` three times)."""
+def _first3(row, lo, hi):
+    """Levels 1, 2 and 4 on ``row[lo:hi]`` (a multiple of 8 long), eight entries at a time
+    (the same operations as :func:`_butterfly1` three times)."""
     for i in range(lo, hi, 8):
         x0, x1, x2, x3 = row[i], row[i + 1], row[i + 2], row[i + 3]
         x4, x5, x6, x7 = row[i + 4], row[i + 5], row[i + 6], row[i + 7]
         a0, a1, a2, a3, a4, a5, a6, a7 = x0 + x1, x0 - x1, x2 + x3, x2 - x3, x4 + x5, x4 - x5, x6 + x7, x6 - x7
         b0, b2, b1, b3, b4, b6, b5, b7 = a0 + a2, a0 - a2, a1 + a3, a1 - a3, a4 + a6, a4 - a6, a5 + a7, a5 - a7
-        c0, c4, c1, c5, c2, c6, c3, c7 = b0 + b4, b0 - b4, b1 + b5, b1 - b5, b2 + b6, b2 - b6, b3 + b7, b3 - b7
-        if scale != 1.0:
-            c0, c1, c2, c3 = c0 / scale, c1 / scale, c2 / scale, c3 / scale
-            c4, c5, c6, c7 = c4 / scale, c5 / scale, c6 / scale, c7 / scale
-        row[i], row[i + 1], row[i + 2], row[i + 3] = c0, c1, c2, c3
-        row[i + 4], row[i + 5], row[i + 6], row[i + 7] = c4, c5, c6, c7
+        row[i], row[i + 4], row[i + 1], row[i + 5] = b0 + b4, b0 - b4, b1 + b5, b1 - b5
+        row[i + 2], row[i + 6], row[i + 3], row[i + 7] = b2 + b6, b2 - b6, b3 + b7, b3 - b7
 
 
 @njit(**_JIT)
-def _levels(row, lo, hi, h, top, scale):
-    """Levels h, 2h, ... < top on ``row[lo:hi]``, two at a time; the last one divides by ``scale``."""
+def _levels(row, lo, hi, h, top):
+    """Levels h, 2h, ... < top on ``row[lo:hi]``, two at a time."""
     while h < top:
         if 2 * h < top:
-            _butterfly2(row, lo, hi, h, scale if 4 * h >= top else 1.0)
+            _butterfly2(row, lo, hi, h)
             h *= 4
         else:
-            _butterfly1(row, lo, hi, h, scale)
+            _butterfly1(row, lo, hi, h)
             h *= 2
 
 
@@ -356,20 +341,23 @@ def _levels(row, lo, hi, h, top, scale):
 def fwht_rows(z, scale, block):
     """In place, every row of ``z`` (n, D), D = 2^t: ``H z / scale``, H the Sylvester
     Hadamard matrix; with the operations (and so the bits) of the level-by-level
-    butterflies of ``rotation.fwht``. Levels below ``block`` (a power of two) run block by
-    block (in cache), the others over the whole row, two levels per pass."""
+    butterflies of ``rotation.fwht``, then the division. Levels below ``block`` (a power of
+    two) run block by block (in cache; the division too when D <= block), the others over
+    the whole row, two levels per pass."""
     n, D = z.shape
     B = min(D, block)
     for k in range(n):
         row = z[k]
-        if D == 1:
-            row[0] = row[0] / scale
-            continue
         for lo in range(0, D, B):
             if B >= 8:
-                _first3(row, lo, lo + B, scale if B == 8 == D else 1.0)
-                _levels(row, lo, lo + B, 8, B, scale if B == D else 1.0)
+                _first3(row, lo, lo + B)
+                _levels(row, lo, lo + B, 8, B)
             else:
-                _levels(row, lo, lo + B, 1, B, scale if B == D else 1.0)
+                _levels(row, lo, lo + B, 1, B)
+            if B == D:
+                for j in range(D):
+                    row[j] = row[j] / scale
         if B < D:
-            _levels(row, 0, D, B, D, scale)
+            _levels(row, 0, D, B, D)
+            for j in range(D):
+                row[j] = row[j] / scale
