@@ -19,9 +19,17 @@ Bit-identical to the generic path, by construction and checked by the tests:
 * per coordinate the same IEEE operations in the same order as the generic expression
   (written next to each line); no ``fastmath``, so no contraction into FMAs.
 
-Compiled on first use (about a second per process without the on-disk cache, which
-``cache=True`` keeps next to this file or, where that is read-only, in Numba's per-user
-cache directory).
+NumPy's summation order is an implementation detail of NumPy, not an API: the tests
+compare :func:`_pairwise_sumsq` with ``np.sum`` directly, so a NumPy that sums otherwise
+fails there first. Numba does not take the Generator's lock: do not share one Generator
+between threads that compress concurrently (nothing here does).
+
+Compiled on first use: several seconds per entry point on a cold cache (7-9 s for
+:func:`quantize`, 6-8 s for :func:`fwht_rows` on the shared 2-core development machine).
+``cache=True`` keeps the machine code next to this file (or, where that is not writable,
+in Numba's per-user cache directory or ``NUMBA_CACHE_DIR``); loading it takes about half
+a second, most of it importing Numba. Numba's cache cannot hold recursive functions
+(they crash when loaded), hence the explicit stack in :func:`_pairwise_sumsq`.
 """
 
 from __future__ import annotations
