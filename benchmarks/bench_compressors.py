@@ -11,8 +11,11 @@ compress time (1.0 = as fast as copying the input once). Then Rand-k at fixed k 
 growing d (M = 1): its time should not grow with d.
 
 Not a test: the numbers depend on the machine and on what else runs on it. One BLAS
-thread. d = 2^24 with M = 16 (2 GiB per float64 array, and compressors hold several
-temporaries) is skipped unless ``--big``.
+thread. At d = 2^24 with M = 16 (2 GiB per float64 array) only the elementwise quantizers
+and the identity run (one output array each, no temporaries); the other compressors hold
+several temporaries of that size and run there only with ``--big``. The row ``uniform
+draws`` times ``Generator.random`` filling an (M, d) array: the float64 uniforms every
+elementwise quantizer draws, a floor on its time as long as its draws stay NumPy's.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from gradcomp.seeding import stream  # noqa: E402
 # (label, config overrides, family). Elementwise quantizers carry the 25 % target.
 CASES = [
     ("identity", ["compressor=identity"], "copy"),
+    ("uniform draws", None, "reference"),
     ("qsgd s=1 l2", ["compressor=qsgd"], "elementwise"),
     ("qsgd s=16 linf", ["compressor=qsgd", "compressor.s=16", "compressor.norm=linf"], "elementwise"),
     ("terngrad", ["compressor=terngrad"], "elementwise"),
@@ -80,7 +84,8 @@ def main() -> None:
     ap.add_argument("--clients", nargs="+", type=int, default=[1, 16])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only", nargs="+", help="labels (prefixes) of the compressors to run")
-    ap.add_argument("--big", action="store_true", help="also d = 2^24 with M = 16 (needs > 20 GiB)")
+    ap.add_argument("--big", action="store_true",
+                    help="at d = 2^24 with M = 16 also the compressors with large temporaries (needs > 20 GiB)")
     ap.add_argument("--randk-k", type=int, default=1024, help="fixed k of the Rand-k scaling table")
     ap.add_argument("--randk-dims", nargs="+", type=int, default=[17, 18, 19, 20, 21, 22, 23, 24])
     ap.add_argument("--out")
@@ -92,23 +97,31 @@ def main() -> None:
         for p in a.dims:
             d = 2**p
             for M in a.clients:
-                if p >= 24 and M >= 16 and not a.big:
-                    skipped.append(f"d = 2^{p}, M = {M}")
-                    continue
+                huge = p >= 24 and M >= 16 and not a.big
+                if huge:
+                    skipped.append(f"d = 2^{p}, M = {M}: all but the elementwise quantizers and the identity")
                 v = stream(0, "bench-input").standard_normal((M, d))
                 for label, ov, family in cases:
-                    tc = copy_time(v, a.repeat)  # again per case: the machine's load drifts
-                    cfg = to_plain(comp(ov))["compressor"]
-                    try:
-                        c = compressors.build(cfg, d, M)
-                    except ValueError as exc:  # e.g. a codebook too large for this d
-                        rows.append((label, family, p, M, None, tc, str(exc).split(";")[0]))
+                    if huge and family not in ("copy", "reference", "elementwise"):
                         continue
+                    tc = copy_time(v, a.repeat)  # again per case: the machine's load drifts
                     rng = stream(0, "bench-compressor")
-                    t = best_time(lambda: c.compress(v, rng), a.repeat)
+                    if ov is None:  # the uniform draws alone
+                        u = np.empty_like(v)
+                        t = best_time(lambda: rng.random(out=u), a.repeat)
+                        del u
+                    else:
+                        cfg = to_plain(comp(ov))["compressor"]
+                        try:
+                            c = compressors.build(cfg, d, M)
+                        except ValueError as exc:  # e.g. a codebook too large for this d
+                            rows.append((label, family, p, M, None, tc, str(exc).split(";")[0]))
+                            continue
+                        t = best_time(lambda: c.compress(v, rng), a.repeat)
                     rows.append((label, family, p, M, t, tc, ""))
                     print(f"d=2^{p:<2d} M={M:<3d} {label:30s} {t * 1e3:9.2f} ms  "
-                          f"{v.nbytes / t / 1e9:6.2f} GB/s  ratio {tc / t:6.3f}", flush=True)
+                          f"{v.nbytes / t / 1e9:6.2f} GB/s  copy {v.nbytes / tc / 1e9:6.2f} GB/s  "
+                          f"ratio {tc / t:6.3f}", flush=True)
                 del v
                 gc.collect()
 
@@ -137,19 +150,21 @@ def main() -> None:
         f"thread. Load average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (a shared "
         "machine: timings are contended).",
         "",
-        "Throughput = input bytes (8 M d) per second of `compress`. Ratio = `numpy.copyto` time "
-        "on the same array / compress time (1.0 = copying the input once). Target on CPU: "
-        "elementwise quantizers >= 0.25.",
+        "Throughput = input bytes (8 M d) per second of `compress`; copy = the same for "
+        "`numpy.copyto` on the same array, timed next to it. Ratio = copy time / compress time "
+        "(1.0 = copying the input once). Target on CPU: elementwise quantizers >= 0.25. "
+        "`uniform draws`: `Generator.random` filling an (M, d) array alone.",
         "",
-        "| compressor | family | d | M | ms | GB/s | ratio to copy |",
-        "|---|---|---|---|---|---|---|",
+        "| compressor | family | d | M | ms | GB/s | copy GB/s | ratio to copy |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, family, p, M, t, tc, note in rows:
+        cbs = 8 * M * 2**p / tc / 1e9
         if t is None:
-            lines.append(f"| {label} | {family} | 2^{p} | {M} | - | - | skipped: {note} |")
+            lines.append(f"| {label} | {family} | 2^{p} | {M} | - | - | {cbs:.2f} | skipped: {note} |")
             continue
         gbs = 8 * M * 2**p / t / 1e9
-        lines.append(f"| {label} | {family} | 2^{p} | {M} | {t * 1e3:.2f} | {gbs:.2f} | {tc / t:.3f} |")
+        lines.append(f"| {label} | {family} | 2^{p} | {M} | {t * 1e3:.2f} | {gbs:.2f} | {cbs:.2f} | {tc / t:.3f} |")
     if skipped:
         lines += ["", "Skipped: " + "; ".join(skipped) + " (2 GiB per float64 array and several "
                   "temporaries per compressor; run with --big on a machine with the memory)."]

@@ -1,9 +1,10 @@
 """The fast paths of stage 2 compute exactly what the plain code computes.
 
-* The blocked NumPy path of the elementwise quantizers (``batch.fused_elementwise``) must
-  give the bytes of the namespace-generic path (same draws, same ufuncs in the same
-  order), across block boundaries, leading replica axes, zero rows, signed zeros and
-  subnormals.
+* The compiled NumPy path of the elementwise quantizers (``batch.fused_elementwise``,
+  ``kernels.quantize``) must give the bytes of the namespace-generic path (same draws in
+  the same order, same operations) and leave the stream where it does, across draw blocks,
+  leading replica axes (including empty ones), zero rows, rows whose squares underflow,
+  signed zeros, subnormals and d not a multiple of anything; and raise the same errors.
 * Rand-k's samplers: the draws of the rr figures (k <= 6) are pinned to the values the
   original vectorised Floyd loop gave; the O(k) sampler that replaced the O(d) one for
   k^2 > d, k <= d/50 (and the O(k^2) loop for k > 32) changes those configurations'
@@ -13,14 +14,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 import pytest
 
 from gradcomp.compressors import (
-    IQ, BitCost, NaturalCompression, NaturalDithering, RandK, StandardDithering, TernGrad, batch, correlated,
-    quantizers,
+    IQ, BitCost, Drive, InputError, NaturalCompression, NaturalDithering, RandK, StandardDithering, TernGrad,
+    correlated, kernels, quantizers, rotation,
 )
 from gradcomp.compressors.randk import sample_subsets
 
@@ -34,39 +36,99 @@ def _quantizers(d):
 
 
 def _hard_input(shape):
+    """Clients: 0 zero, 1 with signed zeros, 2 with a subnormal and a power of two, 3 whose
+    squares underflow (l2 norm 0, entries not), 4 whose squares overflow (l2 norm inf)."""
     v = np.random.default_rng(0).standard_normal(shape) * np.exp(np.random.default_rng(1).uniform(-8, 3, shape))
-    v[..., 0, :] = 0.0  # a zero client
+    v[..., 0, :] = 0.0
     if shape[-1] > 3:
-        v[..., 1, 1], v[..., 1, 2], v[..., 2, 0] = 0.0, -0.0, 1e-310  # zeros and a subnormal
-        v[..., 2, 3] = 2.0**-3  # an exact power of two
+        v[..., 1, 1], v[..., 1, 2], v[..., 2, 0] = 0.0, -0.0, 1e-310
+        v[..., 2, 3] = 2.0**-3
+    v[..., 3, :] *= 1e-200
+    v[..., 4, :] *= 1e200
     return v
 
 
-@pytest.mark.parametrize("d", [1, 5, 33])
-@pytest.mark.parametrize("lead", [(), (2,)])
-def test_fused_path_is_bit_identical_to_the_generic_path(monkeypatch, d, lead):
-    monkeypatch.setattr(batch, "CHUNK", 7)  # several blocks, one ragged
-    v = _hard_input(lead + (3, d))
+@contextlib.contextmanager
+def _generic(monkeypatch):
+    """A context in which every quantizer takes its namespace-generic path."""
+    with monkeypatch.context() as m:
+        for mod in (quantizers, correlated):
+            m.setattr(mod, "use_fused", lambda v: False)
+        yield
+
+
+def _same(fast, plain):
+    assert fast.shape == plain.shape and fast.dtype == plain.dtype
+    assert fast.tobytes() == plain.tobytes()
+
+
+@pytest.mark.parametrize("d", [1, 5, 33, 2 * kernels.BLOCK + 3])
+@pytest.mark.parametrize("lead", [(), (2,), (2, 3), (0,)])
+@pytest.mark.parametrize("block", [7, kernels.BLOCK])
+def test_fused_path_is_bit_identical_to_the_generic_path(monkeypatch, d, lead, block):
+    monkeypatch.setattr(kernels, "BLOCK", block)  # 7: several draw blocks per row, one ragged
+    v = _hard_input(lead + (5, d))
     for q in _quantizers(d):
-        fast = q.compress(v, np.random.default_rng(5))
-        with monkeypatch.context() as m:
-            for mod in (quantizers, correlated):
-                m.setattr(mod, "use_fused", lambda xp, v: False)
-            plain = q.compress(v, np.random.default_rng(5))
-        assert fast.tobytes() == plain.tobytes(), q.name
+        r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+        fast = q.compress(v, r1)
+        with _generic(monkeypatch), np.errstate(invalid="ignore", over="ignore"):  # inf / inf in the overflowing row
+            plain = q.compress(v, r2)
+        _same(fast, plain)
+        assert r1.random() == r2.random(), q.name  # the stream is left where the generic path leaves it
 
 
-def test_fused_path_leaves_the_stream_where_the_generic_path_does(monkeypatch):
-    monkeypatch.setattr(batch, "CHUNK", 4)
-    v = _hard_input((3, 10))
-    for q in _quantizers(10):
-        r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
-        q.compress(v, r1)
-        with monkeypatch.context() as m:
-            for mod in (quantizers, correlated):
-                m.setattr(mod, "use_fused", lambda xp, v: False)
+def test_fused_path_takes_any_layout_and_no_clients(monkeypatch):
+    v = _hard_input((6, 5, 41))
+    for x in (v[::2], np.swapaxes(v, 0, 1)[:, ::2].swapaxes(0, 1), v[..., ::3], np.asfortranarray(v[0]),
+              np.zeros((2, 0, 41))):
+        for q in _quantizers(x.shape[-1]):
+            fast = q.compress(x, np.random.default_rng(3))
+            with _generic(monkeypatch), np.errstate(invalid="ignore", over="ignore"):
+                plain = q.compress(np.ascontiguousarray(x), np.random.default_rng(3))
+            np.testing.assert_array_equal(fast, plain)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_fused_path_refuses_non_finite_input_before_drawing(monkeypatch, bad):
+    v = _hard_input((2, 5, 9))
+    v[1, 4, 8] = bad
+    for q in _quantizers(9):
+        r1, r2 = np.random.default_rng(1), np.random.default_rng(1)
+        with pytest.raises(InputError) as fast:
+            q.compress(v, r1)
+        with _generic(monkeypatch), pytest.raises(InputError) as plain:
             q.compress(v, r2)
-        assert r1.random() == r2.random(), q.name
+        assert str(fast.value) == str(plain.value)
+        assert r1.random() == np.random.default_rng(1).random() == r2.random()
+
+
+def test_fused_l2_norm_is_numpys_pairwise_sum():
+    rng = np.random.default_rng(7)
+    for d in [1, 7, 8, 9, 127, 128, 129, 135, 136, 257, 1000, 4096 + 5, 2**17 + 3, 2**20 - 1]:
+        v = rng.standard_normal((2, d)) * np.exp(rng.uniform(-30, 30, (2, d)))
+        for m in range(2):
+            assert kernels._pairwise_sumsq(v[m]) == np.sum(v * v, axis=-1)[m], d
+
+
+@pytest.mark.parametrize("block", [4, 8, kernels.FWHT_BLOCK])
+def test_compiled_fwht_is_bit_identical_to_the_butterflies(monkeypatch, block):
+    """Every D from 1 to 2^10, and 2^15, 2^16 (levels across blocks, ending on one level or two)."""
+    monkeypatch.setattr(kernels, "FWHT_BLOCK", block)
+    rng = np.random.default_rng(11)
+    for D in [2**t for t in range(11)] + [2**15, 2**16]:
+        for lead in [(), (3,), (2, 1), (0,)]:
+            if D > 2**10 and lead not in [(), (2, 1)]:
+                continue
+            z = rng.standard_normal(lead + (D,)) * np.exp(rng.uniform(-5, 5, lead + (D,)))
+            before = z.copy()
+            fast = rotation.fwht(np, z)
+            assert z.tobytes() == before.tobytes()  # the input is not changed
+            _same(fast, rotation.fwht_generic(np, z))
+    v = _hard_input((2, 5, 37))[..., 1:4, :]  # Drive itself: same bytes through the fast transform
+    q = Drive(37, "hadamard", C32)
+    fast = q.compress(v, np.random.default_rng(2))
+    monkeypatch.setattr(rotation, "fwht", rotation.fwht_generic)
+    _same(fast, q.compress(v, np.random.default_rng(2)))
 
 
 def test_randk_draws_of_the_rr_figures_are_unchanged():

@@ -29,9 +29,13 @@ class InputError(ValueError):
     pass
 
 
+def non_finite_error(name: str) -> InputError:
+    return InputError(f"{name}: input contains NaN or inf; compress finite vectors only")
+
+
 def check_finite(xp, v, name: str = "compressor") -> None:
     if not bool(xp.all(xp.isfinite(v))):
-        raise InputError(f"{name}: input contains NaN or inf; compress finite vectors only")
+        raise non_finite_error(name)
 
 
 # --- the classes a compressor belongs to (spec §1.2; cq Definition 1, Assumptions 4-6) ---------

@@ -13,16 +13,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace_of, to_device
-from .base import InputError, check_finite
+from .base import InputError, check_finite, non_finite_error
+
+
+def check_shape(v, d: int, name: str) -> None:
+    if v.ndim < 2 or v.shape[-1] != d:
+        raise InputError(
+            f"{name} expects a batch of shape (..., M, {d}) (clients second to last), got {tuple(v.shape)}"
+        )
 
 
 def prepare(v, d: int, name: str):
     """The namespace of ``v`` after checking its shape and that it is finite."""
     xp = namespace_of(v)
-    if v.ndim < 2 or v.shape[-1] != d:
-        raise InputError(
-            f"{name} expects a batch of shape (..., M, {d}) (clients second to last), got {tuple(v.shape)}"
-        )
+    check_shape(v, d, name)
     check_finite(xp, v, name)
     return xp
 
@@ -80,43 +84,31 @@ def keep_rows(xp, v, idx, scale=None):
 
 # --- NumPy fast path for elementwise quantizers -------------------------------------------------
 
-#: Columns per block of the fused NumPy path: a few float64 buffers of this size stay in L2.
-CHUNK = 1 << 14
 
-
-def use_fused(xp, v) -> bool:
-    """Whether the blocked NumPy path applies (NumPy float64 input; other namespaces and
+def use_fused(v) -> bool:
+    """Whether the compiled NumPy path applies (a NumPy float64 array; other namespaces and
     dtypes take the generic whole-array path, which gives the same numbers)."""
-    return xp is np and v.dtype == np.float64
+    return isinstance(v, np.ndarray) and v.dtype == np.float64
 
 
-def fused_elementwise(v, rng: np.random.Generator, kernel, dtypes, rows=()):
-    """``out = kernel(block of v, block of u, ...)`` over column blocks, NumPy only.
+def fused_elementwise(v, rng: np.random.Generator, d: int, name: str, kind: str, p=None, s: float = 0.0):
+    """An elementwise quantizer of a NumPy float64 batch in one compiled call
+    (:func:`.kernels.quantize`), bit-identical to its generic path, draws included.
 
-    The generic path of an elementwise quantizer draws ``u = rng.random((M, d))`` and
-    evaluates a chain of ufuncs on whole arrays (about ten full-size temporaries). Here
-    the same uniforms are drawn block by block, in the same order (client-major, then
-    columns: a Generator fills ``random(n1)`` then ``random(n2)`` with exactly the values
-    of one ``random(n1 + n2)``), and the same ufuncs, in the same order, run in place on
-    L2-sized buffers, so the output is bit-identical to the generic path's.
-
-    ``kernel(vb, ub, rb, ob, bufs)`` gets the block ``vb`` (leading axes, c columns), the
-    uniforms ``ub`` (c,), the tuple ``rb`` of this client's per-row values from ``rows``
-    (each (..., M, 1) -> (..., 1)), the output block ``ob`` and one scratch array shaped
-    like ``vb`` per entry of ``dtypes``.
+    ``kind``: ``dithering`` (levels ``s``), ``natural``, ``natural_dithering`` (``s``
+    levels) or ``one_bit`` (IQ); ``p``: the norm, 2 or inf (none for ``natural``).
+    Checks the shape and finiteness as :func:`prepare` does, with the same errors, and
+    draws nothing when it raises.
     """
-    M, d = v.shape[-2:]
-    lead = v.shape[:-2]
-    out = np.empty_like(v)
-    c = min(CHUNK, d)
-    ubuf = np.empty(c)
-    scratch = [np.empty(lead + (c,), dtype=t) for t in dtypes]
-    for m in range(M):
-        rb = tuple(a[..., m, :] for a in rows)
-        for s in range(0, d, c):
-            e = min(s + c, d)
-            ub = ubuf[: e - s]
-            rng.random(out=ub)
-            bufs = scratch if e - s == c else [b[..., : e - s] for b in scratch]
-            kernel(v[..., m, s:e], ub, rb, out[..., m, s:e], bufs)
-    return out
+    from . import kernels  # numba: imported on first use
+
+    check_shape(v, d, name)
+    lead, (M, _) = v.shape[:-2], v.shape[-2:]
+    v3 = np.ascontiguousarray(v).reshape((int(np.prod(lead, dtype=np.int64)), M, d))
+    out = np.empty(v3.shape)
+    code = {"dithering": kernels.DITHERING, "natural": kernels.NATURAL,
+            "natural_dithering": kernels.NATURAL_DITHERING, "one_bit": kernels.ONE_BIT}[kind]
+    norm_code = {None: kernels.NO_NORM, 2: kernels.L2, float("inf"): kernels.LINF}[p]
+    if not kernels.quantize(v3, rng, code, norm_code, float(s), out, kernels.BLOCK):
+        raise non_finite_error(name)
+    return out.reshape(v.shape)

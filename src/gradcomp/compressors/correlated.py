@@ -72,28 +72,11 @@ class IQ(Unbiased):
         return self.d + self.cost.bits_per_float
 
     def compress(self, v, rng: np.random.Generator):
+        if use_fused(v):
+            return fused_elementwise(v, rng, self.d, self.name, "one_bit", 2)
         xp = prepare(v, self.d, self.name)
-        if use_fused(xp, v):
-            R = norm(np, v, 2)
-            two_r = 2 * R
-            nonzero = (two_r != 0).astype(np.float64)
-            return fused_elementwise(v, rng, _one_bit_kernel, (np.float64,),
-                                     (R, np.where(two_r != 0, two_r, 1.0), nonzero))
         u = device(xp, rng.random(v.shape[-2:]))
         return _one_bit(xp, v, u)
-
-
-def _one_bit_kernel(vb, ub, rb, ob, bufs):
-    """:func:`_one_bit` on one block, in place: ``y * 1`` is y and a zero row's y is 0 as
-    there; ``where(u < y, R, -R)`` is ``R (2 [u < y] - 1)`` exactly (also -0 for R = 0)."""
-    (R, two_r1, nonzero), (A,) = rb, bufs
-    np.add(vb, R, out=A)
-    np.divide(A, two_r1, out=A)
-    np.multiply(A, nonzero, out=A)
-    np.less(ub, A, out=A)
-    np.multiply(A, 2, out=A)
-    np.subtract(A, 1, out=A)
-    np.multiply(R, A, out=ob)
 
 
 class CQ(Correlated):

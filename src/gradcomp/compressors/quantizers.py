@@ -27,7 +27,41 @@ def _norm_p(name: str):
         raise ValueError(f"norm must be one of {sorted(NORMS)}, got {name!r}") from None
 
 
-class StandardDithering(Unbiased):
+class _Dithering(Unbiased):
+    """What standard and natural dithering share: ``y_j = |x_j| / ||x||_p`` (p = 2 or inf;
+    ``y = 0`` for x = 0), rounded unbiasedly to one of ``s + 1`` levels in [0, 1] by the
+    subclass's ``_level(xp, y, u)``, and ``C(x)_j = ||x||_p sign(x_j) level_j``.
+
+    bits = d (1 + ceil(log2(s + 1))) + bits_per_float: sign and level index in {0..s}
+    per coordinate, and the norm.
+    """
+
+    #: ``kind`` of the compiled NumPy path (:func:`.batch.fused_elementwise`).
+    kernel: str
+
+    def __init__(self, d: int, s: int, p: str, cost: BitCost, what: str):
+        if s < 1:
+            raise ValueError(f"{what} needs s >= 1 levels, got s={s}")
+        self.d, self.s, self.cost = d, s, cost
+        self.norm_name, self.p = p, _norm_p(p)
+
+    def bits_per_client(self) -> int:
+        return self.d * (1 + math.ceil(math.log2(self.s + 1))) + self.cost.bits_per_float
+
+    def compress(self, v, rng: np.random.Generator):
+        if use_fused(v):
+            return fused_elementwise(v, rng, self.d, self.name, self.kernel, self.p, self.s)
+        xp = prepare(v, self.d, self.name)
+        u = device(xp, rng.random(v.shape[-2:]))
+        r = norm(xp, v, self.p)
+        y = xp.minimum(safe_divide(xp, xp.abs(v), r), 1.0)  # rounding can give 1 + eps
+        return xp.sign(v) * r * self._level(xp, y, u)
+
+    def _level(self, xp, y, u):
+        raise NotImplementedError
+
+
+class StandardDithering(_Dithering):
     """Standard dithering / QSGD with ``s`` levels (Alistarh et al. 2017; cq Definition 2).
 
     ``C(x)_j = ||x||_p sign(x_j) xi_j`` where, with ``y_j = |x_j| / ||x||_p`` and
@@ -42,47 +76,18 @@ class StandardDithering(Unbiased):
     per coordinate, and the norm.
     """
 
+    kernel = "dithering"
+
     def __init__(self, d: int, s: int, p: str, cost: BitCost):
-        if s < 1:
-            raise ValueError(f"dithering needs s >= 1 levels, got s={s}")
-        self.d, self.s, self.cost = d, s, cost
-        self.norm_name, self.p = p, _norm_p(p)
+        super().__init__(d, s, p, cost, "dithering")
         self.omega = min(d / s**2, math.sqrt(d) / s)
         self.name = f"QSGD(s={s},{p})"
 
-    def bits_per_client(self) -> int:
-        return self.d * (1 + math.ceil(math.log2(self.s + 1))) + self.cost.bits_per_float
-
-    def compress(self, v, rng: np.random.Generator):
-        xp = prepare(v, self.d, self.name)
-        if use_fused(xp, v):
-            r = norm(np, v, self.p)
-            return fused_elementwise(v, rng, self._kernel, (np.float64, np.float64), (r, np.where(r != 0, r, 1.0)))
-        u = device(xp, rng.random(v.shape[-2:]))
-        r = norm(xp, v, self.p)
-        y = xp.minimum(safe_divide(xp, xp.abs(v), r), 1.0)  # rounding can give 1 + eps
+    def _level(self, xp, y, u):
         sy = self.s * y
         low = xp.floor(sy)
         level = two_point(xp, low, low + 1, sy - low, u)
-        return xp.sign(v) * r * (level / self.s)
-
-    def _kernel(self, vb, ub, rb, ob, bufs):
-        """The lines above on one block, in place (see :func:`.batch.fused_elementwise`).
-        A row with r = 0 is zero, so dividing it by 1 instead of ``safe_divide`` changes
-        nothing, and ``low + (u < p)`` is ``where(u < p, low + 1, low)`` exactly."""
-        (r, r1), (A, L) = rb, bufs
-        np.abs(vb, out=A)
-        np.divide(A, r1, out=A)
-        np.minimum(A, 1.0, out=A)
-        np.multiply(self.s, A, out=A)  # s y
-        np.floor(A, out=L)  # low
-        np.subtract(A, L, out=A)  # P(high)
-        np.less(ub, A, out=A)
-        np.add(L, A, out=L)  # level
-        np.divide(L, self.s, out=L)
-        np.sign(vb, out=A)
-        np.multiply(A, r, out=A)
-        np.multiply(A, L, out=ob)
+        return level / self.s
 
 
 class TernGrad(StandardDithering):
@@ -124,32 +129,11 @@ class NaturalCompression(Unbiased):
         return self.d * (1 + self.exponent_bits)
 
     def compress(self, v, rng: np.random.Generator):
+        if use_fused(v):
+            return fused_elementwise(v, rng, self.d, self.name, "natural")
         xp = prepare(v, self.d, self.name)
-        if use_fused(xp, v):
-            return fused_elementwise(v, rng, _natural_kernel, (np.float64, np.intc, np.bool_))
         u = device(xp, rng.random(v.shape[-2:]))
         return xp.sign(v) * _round_to_powers_of_two(xp, xp.abs(v), u)
-
-
-def _pow2_block(a, ub, E, B):
-    """In place: ``a`` (>= 0) -> its unbiased rounding to a power of two, as
-    :func:`_round_to_powers_of_two` but without its ``* (a > 0)``: the callers multiply by
-    sign(v) or take another branch where a = 0. ``where(u < p, 2 low, low)`` is
-    ``ldexp(1, e - 1 + (u < p))`` exactly."""
-    np.frexp(a, out=(a, E))
-    np.multiply(a, 2, out=a)
-    np.subtract(a, 1, out=a)  # P(upper) = 2m - 1
-    np.less(ub, a, out=B)
-    np.subtract(E, 1, out=E)
-    np.add(E, B, out=E)
-    np.ldexp(1.0, E, out=a)
-
-
-def _natural_kernel(vb, ub, rb, ob, bufs):
-    A, E, B = bufs
-    np.abs(vb, out=A)
-    _pow2_block(A, ub, E, B)
-    np.multiply(np.sign(vb, out=ob), A, out=ob)
 
 
 def _round_to_powers_of_two(xp, a, u):
@@ -164,7 +148,7 @@ def _round_to_powers_of_two(xp, a, u):
     return two_point(xp, low, 2 * low, 2 * m - 1, u) * (a > 0)
 
 
-class NaturalDithering(Unbiased):
+class NaturalDithering(_Dithering):
     """Natural dithering with ``s`` levels (Horváth et al. 2019; cq Definition 3).
 
     As standard dithering, but the levels of ``y_j = |x_j| / ||x||_p`` are
@@ -179,50 +163,19 @@ class NaturalDithering(Unbiased):
     bits = d (1 + ceil(log2(s + 1))) + bits_per_float.
     """
 
+    kernel = "natural_dithering"
+
     def __init__(self, d: int, s: int, p: str, cost: BitCost):
-        if s < 1:
-            raise ValueError(f"natural dithering needs s >= 1 levels, got s={s}")
-        self.d, self.s, self.cost = d, s, cost
-        self.norm_name, self.p = p, _norm_p(p)
+        super().__init__(d, s, p, cost, "natural dithering")
         r = min(self.p, 2)
         t = d ** (1.0 / r) * 2.0 ** (1 - s)
         self.omega = 1.0 / 8.0 + t * min(1.0, t)
         self.name = f"NatDither(s={s},{p})"
 
-    def bits_per_client(self) -> int:
-        return self.d * (1 + math.ceil(math.log2(self.s + 1))) + self.cost.bits_per_float
-
-    def compress(self, v, rng: np.random.Generator):
-        xp = prepare(v, self.d, self.name)
-        if use_fused(xp, v):
-            r = norm(np, v, self.p)
-            return fused_elementwise(v, rng, self._kernel, (np.float64, np.float64, np.intc, np.bool_),
-                                     (r, np.where(r != 0, r, 1.0)))
-        u = device(xp, rng.random(v.shape[-2:]))
-        r = norm(xp, v, self.p)
-        y = xp.minimum(safe_divide(xp, xp.abs(v), r), 1.0)
+    def _level(self, xp, y, u):
         bottom = 2.0 ** (1 - self.s)
-        level = xp.where(
+        return xp.where(
             y < bottom,
             two_point(xp, 0.0, bottom, y / bottom, u),
             _round_to_powers_of_two(xp, y, u),
         )
-        return xp.sign(v) * r * level
-
-    def _kernel(self, vb, ub, rb, ob, bufs):
-        """The lines above on one block, in place (see :func:`.batch.fused_elementwise`)."""
-        (r, r1), (A, L, E, B) = rb, bufs
-        bottom = 2.0 ** (1 - self.s)
-        np.abs(vb, out=A)
-        np.divide(A, r1, out=A)
-        np.minimum(A, 1.0, out=A)  # y
-        np.copyto(L, A)
-        _pow2_block(L, ub, E, B)  # the power-of-two branch (y > 0 wherever it is used)
-        np.less(A, bottom, out=B)  # the bottom interval
-        np.divide(A, bottom, out=A)
-        np.less(ub, A, out=A)
-        np.multiply(A, bottom, out=A)  # where(u < y / bottom, bottom, 0)
-        np.copyto(L, A, where=B)
-        np.sign(vb, out=A)
-        np.multiply(A, r, out=A)
-        np.multiply(A, L, out=ob)

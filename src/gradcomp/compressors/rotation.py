@@ -17,12 +17,27 @@ ROTATIONS = ("hadamard", "uniform")
 def fwht(xp, z):
     """Orthonormal Walsh-Hadamard transform ``H z / sqrt(D)`` along the last axis (D = 2^t).
 
-    Sylvester order; ``H / sqrt(D)`` is symmetric and its own inverse. log2(D) butterfly
-    passes, each one reshape and one stack (no in-place update of the caller's array).
+    Sylvester order; ``H / sqrt(D)`` is symmetric and its own inverse. The caller's array
+    is not changed. A NumPy float64 array goes through the compiled in-place transform
+    (:func:`.kernels.fwht_rows`, O(D log D), cache-blocked), other arrays through
+    :func:`fwht_generic`; both do the same additions and subtractions, so the same bits.
     """
     D = z.shape[-1]
     if D & (D - 1):
         raise ValueError(f"fwht needs a power-of-two length, got {D}")
+    if isinstance(z, np.ndarray) and z.dtype == np.float64 and D > 0:
+        from . import kernels  # numba: imported on first use
+
+        out = np.array(z, order="C")  # a copy
+        kernels.fwht_rows(out.reshape(-1, D), math.sqrt(D), kernels.FWHT_BLOCK)
+        return out
+    return fwht_generic(xp, z)
+
+
+def fwht_generic(xp, z):
+    """:func:`fwht` in the array namespace ``xp``: log2(D) butterfly passes, each one
+    reshape and one stack (no in-place update of the caller's array)."""
+    D = z.shape[-1]
     lead = tuple(z.shape[:-1])
     h = 1
     while h < D:
