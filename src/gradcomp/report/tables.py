@@ -111,13 +111,12 @@ def _run_cells(doc: dict) -> dict:
     return out
 
 
-def rows_complexity(doc: dict):
+def rows_complexity(doc: dict, cells: dict):
     """rr Table 1: the symbolic rows, each evaluated on every dataset and, where the table
-    names the runs of a figure, the rounds those runs needed (at multiplier 1 and at the
-    multiplier the figure chose)."""
+    names the runs of a figure, the rounds those runs needed (``cells``, from
+    :func:`_run_cells`: at multiplier 1 and at the multiplier the figure chose)."""
     spec = doc["spec"]
     dsets = [ds for ds, _ in doc["problems"]]
-    cells = _run_cells(doc)
     with_runs = bool(cells)
     header = ["Method", "Complexity", "RR?", "C?", "H?", "CVX?"]
     for ds in dsets:
@@ -136,12 +135,11 @@ def rows_complexity(doc: dict):
     return header, rows
 
 
-def complexity_note(doc: dict, rows: list[list]) -> str:
+def complexity_note(doc: dict, rows: list[list], cells: dict) -> str:
     """The conventions' values, the method theory ranks first and, with runs, the method the
     runs rank first and the rank correlation of the two, for the caption."""
     spec = doc["spec"]
     dsets = [ds for ds, _ in doc["problems"]]
-    cells = _run_cells(doc)
     width = 3 if cells else 1
     ranked = [(r, spec_row) for r, spec_row in zip(rows, spec["rows"]) if spec_row.get("rank")]
     parts = []
@@ -168,8 +166,7 @@ def complexity_note(doc: dict, rows: list[list]) -> str:
             + "; ".join(parts) + ".") if dsets else ""
 
 
-ROWS = {"datasets": rows_datasets, "class_counts": rows_class_counts, "constants": rows_constants,
-        "complexity": rows_complexity}
+ROWS = {"datasets": rows_datasets, "class_counts": rows_class_counts, "constants": rows_constants}
 
 
 def _cell(v) -> str:
@@ -210,10 +207,13 @@ def latex(title: str, caption: str, header: list[str], rows: list[list]) -> str:
 
 def build_table(doc: dict) -> None:
     spec, outs = doc["spec"], doc["outputs"]
-    header, rows = ROWS[spec["kind"]](doc)
     caption = spec["caption"].strip()
     if spec["kind"] == "complexity":
-        caption += " " + complexity_note(doc, rows)
+        cells = _run_cells(doc)      # the traces are read once, for the rows and the caption
+        header, rows = rows_complexity(doc, cells)
+        caption += " " + complexity_note(doc, rows, cells)
+    else:
+        header, rows = ROWS[spec["kind"]](doc)
     io.write_text(outs["csv"], _csv(rows, header))
     io.write_text(outs["md"], markdown(spec["title"], caption, header, rows))
     io.write_text(outs["tex"], latex(spec["title"], caption, header, rows))
