@@ -69,11 +69,14 @@ def cmd_plan(overrides: list[str]) -> None:
     plan = build_plan(overrides)
     print(f"scale={plan.base['scale']['name']}: {len(plan.problems)} problems, {len(plan.runs)} runs, "
           f"{len(plan.figures)} figures, {len(plan.tables)} tables -> {plan.figures_root}")
+    shard_of = {s: rid for rid, spec in plan.shards.items() for s in spec["runs"]}
     for rid, rc in sorted(plan.runs.items(), key=lambda kv: (kv[1]["dataset"]["name"], kv[1]["method"]["name"])):
         mult, eta_mult = multipliers_of(rc)
         what = "multipliers" if eta_mult is None else "(gamma, eta) pairs"
+        how = (f", merged from {len(plan.shards[rid]['runs'])} shards" if rid in plan.shards
+               else f", shard of {shard_of[rid]}" if rid in shard_of else "")
         print(f"  {rid}  {rc['dataset']['name']:<10} {rc['method']['name']:<12} "
-              f"{len(mult)} {what}, {rc['run']['epochs']} passes")
+              f"{len(mult)} {what}, {rc['run']['epochs']} passes{how}")
 
 
 def cmd_manifest_check(paths: list[str]) -> None:

@@ -243,6 +243,13 @@ class ScaleConf:
 
 
 @dataclass
+class JobsConf:
+    # Split a run with more replicas than this into shards (see gradcomp.pipeline.shards);
+    # null: one job per run. How the work is cut, never what is computed: not in run ids.
+    max_replicas: Optional[int] = None
+
+
+@dataclass
 class DataConf:
     mirror: Optional[str] = None
     cache_dir: str = MISSING
@@ -358,6 +365,7 @@ class Config:
     stepsize: StepsizeConf = MISSING
     run: RunConf = MISSING
     scale: ScaleConf = MISSING
+    jobs: JobsConf = field(default_factory=JobsConf)
     artifacts: ArtifactsConf = MISSING
     figure: Optional[FigureConf] = None
     table: Optional[TableConf] = None

@@ -30,6 +30,9 @@ CODE_PROBLEM = sorted(str(p) for d in ("data", "problems") for p in (_pkg / d).g
 CODE_RUN = CODE_PROBLEM + sorted(
     str(p) for d in ("compressors", "methods", "theory") for p in (_pkg / d).glob("*.py")) + [
     str(_pkg / "pipeline" / "run.py"), str(_pkg / "seeding.py")]
+CODE_MERGE = [str(_pkg / "pipeline" / "shards.py")]
+# The run ids whose trace is merged from shards, as a wildcard regex (never matches if none).
+SPLIT_RUNS = "|".join(sorted(PLAN.shards)) or "(?!)"
 CODE_REPORT = sorted(str(p) for p in (_pkg / "report").glob("*.py")) + [str(_pkg / "pipeline" / "select.py")]
 
 ARTIFACTS = PLAN.artifact_outputs()

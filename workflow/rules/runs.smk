@@ -1,5 +1,6 @@
 rule run:
-    """One method on one problem over its stepsize grid (replicas), one trace."""
+    """One method on one problem over its stepsize grid (replicas), one trace; or one shard
+    of a run split by ``jobs.max_replicas``."""
     input:
         config=f"{RESULTS}/runs/{{rid}}/config.json",
         problem=lambda wc: f"{RESULTS}/problems/{PLAN.run_problem[wc.rid]}/constants.json",
@@ -15,7 +16,31 @@ rule run:
     threads: 1
     resources:
         runtime=120,
-    group:
-        "runs"
     shell:
         "{params.job} run $(dirname {input.config}) > {log} 2>&1"
+
+
+# A run split into shards (jobs.max_replicas) is not run itself: its trace is merged from
+# the shards' traces (the unsplit run's iterates, f to rounding; gradcomp.pipeline.shards).
+ruleorder: merge_run > run
+
+
+rule merge_run:
+    """The trace of a split run, from its shards' traces."""
+    input:
+        spec=f"{RESULTS}/runs/{{rid}}/shards.json",
+        shards=lambda wc: [f"{RESULTS}/runs/{s}/trace.npz" for s in PLAN.shards[wc.rid]["runs"]],
+        code=CODE_MERGE,
+    output:
+        trace=f"{RESULTS}/runs/{{rid}}/trace.npz",
+        info=f"{RESULTS}/runs/{{rid}}/info.json",
+        provenance=f"{RESULTS}/runs/{{rid}}/provenance.json",
+    log:
+        f"{RESULTS}/logs/merge/{{rid}}.log",
+    wildcard_constraints:
+        rid=SPLIT_RUNS,
+    params:
+        job=JOB,
+    localrule: True
+    shell:
+        "{params.job} merge $(dirname {input.spec}) > {log} 2>&1"

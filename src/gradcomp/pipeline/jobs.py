@@ -73,6 +73,12 @@ def job_run(args) -> None:
     run_to_dir(cfg, _data_cfg(root), root, args.dir, progress=log_progress(int(cfg["run"]["epochs"])))
 
 
+def job_merge(args) -> None:
+    from .shards import merge_to_dir
+
+    merge_to_dir(args.dir)
+
+
 def job_figure(args) -> None:
     from ..report.figures import build_figure
     from . import io
@@ -119,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = argparse.ArgumentParser(prog="python -m gradcomp.pipeline.jobs")
     sub = p.add_subparsers(dest="kind", required=True)
-    for name, fn in (("problem", job_problem), ("run", job_run)):
+    for name, fn in (("problem", job_problem), ("run", job_run), ("merge", job_merge)):
         s = sub.add_parser(name)
         s.add_argument("dir")
         s.set_defaults(fn=fn)

@@ -16,6 +16,7 @@ from ..config import ConfigError, composer, to_plain
 from . import io
 from .identity import problem_config, problem_id, run_config, run_id
 from .run import multipliers_of
+from .shards import plan_shards
 from .studies import StudyPlan, plan_study, study_doc
 
 
@@ -49,6 +50,9 @@ class Plan:
     tables: dict[str, TablePlan] = field(default_factory=dict)
     claims: dict[str, dict] = field(default_factory=dict)
     studies: dict[str, StudyPlan] = field(default_factory=dict)
+    # A run split into jobs (``jobs.max_replicas``): rid -> {"runs": [shard rids], "index":
+    # [[client-grid positions]], "per_gamma": E}; its trace is merged from the shards'.
+    shards: dict[str, dict] = field(default_factory=dict)
 
     @property
     def results_root(self) -> str:
@@ -123,6 +127,13 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
             plan.runs[rid] = rc
             plan.run_problem[rid] = pid
             plan.problems[pid] = problem_config(rc)
+            split = plan_shards(rc, base["jobs"]["max_replicas"])
+            if split is not None:
+                shard_ids = [run_id(sc) for sc in split["configs"]]
+                for srid, sc in zip(shard_ids, split["configs"]):
+                    plan.runs[srid] = sc
+                    plan.run_problem[srid] = pid
+                plan.shards[rid] = {"runs": shard_ids, "index": split["index"], "per_gamma": split["per_gamma"]}
             return rid, full
 
         for fig in base["artifacts"]["figures"]:
@@ -217,6 +228,8 @@ def materialize(plan: Plan) -> None:
 
     for rid, rc in plan.runs.items():
         _write_if_changed(f"{plan.run_dir(rid)}/config.json", json.dumps(rc, sort_keys=True, indent=1) + "\n")
+    for rid, spec in plan.shards.items():
+        _write_if_changed(f"{plan.run_dir(rid)}/shards.json", json.dumps(spec, sort_keys=True, indent=1) + "\n")
     for pid, pc in plan.problems.items():
         _write_if_changed(f"{plan.problem_dir(pid)}/config.json", json.dumps(pc, sort_keys=True, indent=1) + "\n")
     for fid, fp in plan.figures.items():
@@ -252,7 +265,7 @@ def _plan_key(overrides: list[str], config_dir: Path) -> str:
         h.update(str(p.relative_to(config_dir)).encode())
         h.update(p.read_bytes())
     for mod in ("config.py", "pipeline/plan.py", "pipeline/identity.py", "pipeline/studies.py",
-                "compressors/__init__.py"):
+                "pipeline/shards.py", "compressors/__init__.py"):
         h.update((Path(__file__).resolve().parents[1] / mod).read_bytes())
     env = {k: v for k, v in os.environ.items() if k.startswith("GRADCOMP_") or k == "HOME"}
     h.update(io.canonical_json({"overrides": overrides, "env": env}).encode())
@@ -267,7 +280,7 @@ def _to_json(plan: Plan) -> dict:
 
 def _from_json(d: dict) -> Plan:
     plan = Plan(overrides=d["overrides"], base=d["base"], runs=d["runs"], run_problem=d["run_problem"],
-                problems=d["problems"], claims=d["claims"])
+                problems=d["problems"], claims=d["claims"], shards=d.get("shards", {}))
     plan.figures = {k: FigurePlan(**v) for k, v in d["figures"].items()}
     plan.tables = {k: TablePlan(**v) for k, v in d["tables"].items()}
     plan.studies = {k: StudyPlan(**v) for k, v in d.get("studies", {}).items()}
