@@ -19,8 +19,9 @@ def test_plan_is_deterministic_and_hash_sensitive():
     b = build_plan(["scale=smoke"])
     assert list(a.runs) == list(b.runs) and a.runs == b.runs
     # fig1 15 runs, fig2 12, fig8 6 (DIANA/DIANA-RR at multiplier 1 are their own runs),
-    # fig1_reshuffle 6 new (QSGD, Q-RR, DIANA shared with fig1)
-    assert len(a.runs) == 15 + 12 + 6 + 6 and len(a.problems) == 3
+    # fig1_reshuffle 6 new (QSGD, Q-RR, DIANA shared with fig1), fig2_local_iterate and
+    # fig2_wide_server 6 new each (Q-NASTYA, DIANA-NASTYA; FedCOM, FedPAQ shared with fig2)
+    assert len(a.runs) == 15 + 12 + 6 + 6 + 6 + 6 and len(a.problems) == 3
     base = run_config(to_plain(compose(["method=qsgd"])))
     for change in (["seed=1"], ["compressor.bits_per_float=32"], ["run.epochs=7"], ["problem.split=iid"]):
         assert run_id(run_config(to_plain(compose(["method=qsgd", *change])))) != run_id(base), change
