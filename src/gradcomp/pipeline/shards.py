@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import is_local
+from ..config import ConfigError, is_local
 from . import io
 from .provenance import provenance
 from .run import multipliers_of
@@ -52,8 +52,6 @@ def plan_shards(rc: dict, max_replicas: int | None) -> dict | None:
     if max_replicas is None:
         return None
     if int(max_replicas) < 1:
-        from ..config import ConfigError
-
         raise ConfigError(f"jobs.max_replicas must be a positive integer or null, got {max_replicas}")
     gamma_mult, _ = multipliers_of(rc)
     grid = rc["stepsize"].get("grid")
