@@ -50,9 +50,9 @@ def _hard_input(shape):
 
 @contextlib.contextmanager
 def _generic(monkeypatch):
-    """A context in which every quantizer takes its namespace-generic path."""
+    """A context in which every quantizer (and DRIVE) takes its namespace-generic path."""
     with monkeypatch.context() as m:
-        for mod in (quantizers, correlated):
+        for mod in (quantizers, correlated, rotation):
             m.setattr(mod, "use_fused", lambda v: False)
         yield
 
@@ -102,12 +102,13 @@ def test_fused_path_refuses_non_finite_input_before_drawing(monkeypatch, bad):
         assert r1.random() == np.random.default_rng(1).random() == r2.random()
 
 
-def test_fused_l2_norm_is_numpys_pairwise_sum():
+def test_compiled_norms_are_numpys_pairwise_sums():
     rng = np.random.default_rng(7)
     for d in [1, 7, 8, 9, 127, 128, 129, 135, 136, 257, 1000, 4096 + 5, 2**17 + 3, 2**20 - 1]:
         v = rng.standard_normal((2, d)) * np.exp(rng.uniform(-30, 30, (2, d)))
         for m in range(2):
-            assert kernels._pairwise_sumsq(v[m]) == np.sum(v * v, axis=-1)[m], d
+            assert kernels._pairwise_sum(v[m], kernels.SQUARES) == np.sum(v * v, axis=-1)[m], d
+            assert kernels._pairwise_sum(v[m], kernels.ABSOLUTES) == np.sum(np.abs(v), axis=-1)[m], d
 
 
 @pytest.mark.parametrize("block", [4, 8, kernels.FWHT_BLOCK])
@@ -124,11 +125,23 @@ def test_compiled_fwht_is_bit_identical_to_the_butterflies(monkeypatch, block):
             fast = rotation.fwht(np, z)
             assert z.tobytes() == before.tobytes()  # the input is not changed
             _same(fast, rotation.fwht_generic(np, z))
-    v = _hard_input((2, 5, 37))[..., 1:4, :]  # Drive itself: same bytes through the fast transform
-    q = Drive(37, "hadamard", C32)
-    fast = q.compress(v, np.random.default_rng(2))
-    monkeypatch.setattr(rotation, "fwht", rotation.fwht_generic)
-    _same(fast, q.compress(v, np.random.default_rng(2)))
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 37, 64, 1000, 2**12 + 1])
+@pytest.mark.parametrize("lead", [(), (2,), (0,)])
+def test_compiled_drive_is_bit_identical_to_the_generic_path(monkeypatch, d, lead):
+    """Padding to D (signed zeros from 0 * s), a zero row, signed zeros, a subnormal, and
+    a row whose squares underflow; across transform blocks (FWHT_BLOCK = 8)."""
+    monkeypatch.setattr(kernels, "FWHT_BLOCK", 8)
+    v = _hard_input(lead + (5, d))[..., :4, :]
+    q = Drive(d, "hadamard", C32)
+    r1, r2 = np.random.default_rng(2), np.random.default_rng(2)
+    fast = q.compress(v, r1)
+    with _generic(monkeypatch), np.errstate(invalid="ignore", divide="ignore"):
+        monkeypatch.setattr(rotation, "fwht", rotation.fwht_generic)
+        plain = q.compress(v, r2)
+    _same(fast, plain)
+    assert r1.random() == r2.random()
 
 
 def test_randk_draws_of_the_rr_figures_are_unchanged():

@@ -1,5 +1,6 @@
 """Numba kernels: the NumPy float64 fast paths of the elementwise quantizers
-(:func:`quantize`) and of DRIVE's Walsh-Hadamard transform (:func:`fwht_rows`).
+(:func:`quantize`), of DRIVE's Walsh-Hadamard transform (:func:`fwht_rows`) and of
+DRIVE itself (:func:`drive_hadamard`).
 
 The namespace-generic code of a quantizer draws ``u = rng.random((M, d))`` and evaluates
 about ten whole-array ufuncs; its speed is bounded by the temporaries. :func:`quantize`
@@ -13,14 +14,14 @@ Bit-identical to the generic path, by construction and checked by the tests:
 
 * draws in the generic order, client-major then columns, shared by the leading replica
   axes (a block of a client's columns is drawn, then every replica row uses it);
-* the l2 norm is ``sqrt`` of NumPy's pairwise sum of the squares (:func:`_pairwise_sumsq`
+* the l2 norm is ``sqrt`` of NumPy's pairwise sum of the squares (:func:`_pairwise_sum`
   is NumPy's ``pairwise_sum`` for float64: 8 accumulators in blocks of at most 128, split
-  at a multiple of 8) and the l-inf norm is the maximum of ``|x|`` (exact in any order);
+  at a multiple of 8; DRIVE's l1 norm is the same sum of ``|x|``) and the l-inf norm is the maximum of ``|x|`` (exact in any order);
 * per coordinate the same IEEE operations in the same order as the generic expression
   (written next to each line); no ``fastmath``, so no contraction into FMAs.
 
 NumPy's summation order is an implementation detail of NumPy, not an API: the tests
-compare :func:`_pairwise_sumsq` with ``np.sum`` directly, so a NumPy that sums otherwise
+compare :func:`_pairwise_sum` with ``np.sum`` directly, so a NumPy that sums otherwise
 fails there first. Numba does not take the Generator's lock: do not share one Generator
 between threads that compress concurrently (nothing here does).
 
@@ -29,7 +30,7 @@ Compiled on first use: several seconds per entry point on a cold cache (7-9 s fo
 ``cache=True`` keeps the machine code next to this file (or, where that is not writable,
 in Numba's per-user cache directory or ``NUMBA_CACHE_DIR``); loading it takes about half
 a second, most of it importing Numba. Numba's cache cannot hold recursive functions
-(they crash when loaded), hence the explicit stack in :func:`_pairwise_sumsq`.
+(they crash when loaded), hence the explicit stack in :func:`_pairwise_sum`.
 """
 
 from __future__ import annotations
@@ -52,44 +53,53 @@ BLOCK = 2048
 _JIT = dict(cache=True, error_model="numpy", boundscheck=False)
 
 
+#: What :func:`_pairwise_sum` adds up (the ``op`` argument): ``a_i ** 2`` or ``|a_i|``.
+SQUARES, ABSOLUTES = 0, 1
+
+
 @njit(**_JIT)
-def _sumsq_leaf(a, lo, n):
-    """A leaf (n <= 128) of NumPy's float64 ``pairwise_sum``, on ``a[lo:lo+n] ** 2``."""
+def _term(x, op):
+    return x * x if op == SQUARES else abs(x)
+
+
+@njit(**_JIT)
+def _sum_leaf(a, lo, n, op):
+    """A leaf (n <= 128) of NumPy's float64 ``pairwise_sum``, on ``a[lo:lo+n] ** 2`` or ``|a[lo:lo+n]|``."""
     if n < 8:
         res = 0.0
         for i in range(lo, lo + n):
-            res += a[i] * a[i]
+            res += _term(a[i], op)
         return res
-    r0, r1, r2, r3 = a[lo] * a[lo], a[lo + 1] * a[lo + 1], a[lo + 2] * a[lo + 2], a[lo + 3] * a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4] * a[lo + 4], a[lo + 5] * a[lo + 5], a[lo + 6] * a[lo + 6], a[lo + 7] * a[lo + 7]
+    r0, r1, r2, r3 = _term(a[lo], op), _term(a[lo + 1], op), _term(a[lo + 2], op), _term(a[lo + 3], op)
+    r4, r5, r6, r7 = _term(a[lo + 4], op), _term(a[lo + 5], op), _term(a[lo + 6], op), _term(a[lo + 7], op)
     i = lo + 8
     end8 = lo + n - n % 8
     while i < end8:
-        r0 += a[i] * a[i]
-        r1 += a[i + 1] * a[i + 1]
-        r2 += a[i + 2] * a[i + 2]
-        r3 += a[i + 3] * a[i + 3]
-        r4 += a[i + 4] * a[i + 4]
-        r5 += a[i + 5] * a[i + 5]
-        r6 += a[i + 6] * a[i + 6]
-        r7 += a[i + 7] * a[i + 7]
+        r0 += _term(a[i], op)
+        r1 += _term(a[i + 1], op)
+        r2 += _term(a[i + 2], op)
+        r3 += _term(a[i + 3], op)
+        r4 += _term(a[i + 4], op)
+        r5 += _term(a[i + 5], op)
+        r6 += _term(a[i + 6], op)
+        r7 += _term(a[i + 7], op)
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < lo + n:
-        res += a[i] * a[i]
+        res += _term(a[i], op)
         i += 1
     return res
 
 
 @njit(**_JIT)
-def _pairwise_sumsq(a):
-    """``np.sum(a * a)`` of a 1-D float64 ``a``, bit for bit: NumPy's ``pairwise_sum``
-    (leaves of at most 128 entries; a longer range splits at ``n2 = n // 2 - (n // 2) % 8``
-    into left + right), with the recursion unrolled onto a stack (Numba's on-disk cache
-    cannot hold recursive functions)."""
+def _pairwise_sum(a, op):
+    """``np.sum(a * a)`` (op SQUARES) or ``np.sum(np.abs(a))`` (op ABSOLUTES) of a 1-D
+    float64 ``a``, bit for bit: NumPy's ``pairwise_sum`` (leaves of at most 128 entries; a
+    longer range splits at ``n2 = n // 2 - (n // 2) % 8`` into left + right), with the
+    recursion unrolled onto a stack (Numba's on-disk cache cannot hold recursive functions)."""
     n = a.shape[0]
     if n <= 128:
-        return _sumsq_leaf(a, 0, n)
+        return _sum_leaf(a, 0, n, op)
     lo_ = np.empty(64, np.int64)  # a frame per level; the depth is log2(n / 128) + 1
     n_ = np.empty(64, np.int64)
     left = np.empty(64)
@@ -103,7 +113,7 @@ def _pairwise_sumsq(a):
             lo_[top + 1], n_[top + 1], has_left[top + 1] = lo_[top], h, False
             top += 1
             continue
-        val = _sumsq_leaf(a, lo_[top], n_[top])
+        val = _sum_leaf(a, lo_[top], n_[top], op)
         top -= 1
         while top >= 0 and has_left[top]:  # a right half is done: left + right, upwards
             val = left[top] + val
@@ -259,7 +269,7 @@ def quantize(v, rng, kind, norm, s, out, block):
         for m in range(M):
             row = v[i, m]
             if norm == L2:
-                sq = _pairwise_sumsq(row)  # finite unless an entry is not (or it overflows)
+                sq = _pairwise_sum(row, SQUARES)  # finite unless an entry is not (or it overflows)
                 if not math.isfinite(sq) and not _all_finite(row):
                     return False
                 r[i, m] = math.sqrt(sq)
@@ -369,3 +379,39 @@ def fwht_rows(z, scale, block):
             _levels(row, 0, D, B, D)
             for j in range(D):
                 row[j] = row[j] / scale
+
+
+@njit(**_JIT)
+def drive_hadamard(v, s, out, block):
+    """DRIVE with the randomized Hadamard rotation (``rotation.Drive.compress``), one row at
+    a time in one buffer of length D, into ``out`` (R, M, d).
+
+    ``v`` (R, M, d) C-contiguous float64; ``s`` (M, D) the Rademacher signs as +-1.0, D the
+    power of two >= d. Per row x: ``z = H (s x) / sqrt(D)`` (x zero-padded; the padding is
+    ``0 * s``, signed zeros included, as the generic ``a * s``), ``S = ||z||_2^2 / ||z||_1``
+    (0 if ``z = 0``; both norms NumPy's pairwise sums), ``x_hat = s H (S sign(z)) / sqrt(D)``
+    cut to d, with ``-S`` where ``z < 0``. The generic path's operations in its order, so
+    its bits; none of its six (R, M, D) temporaries.
+    """
+    R, M, d = v.shape
+    D = s.shape[1]
+    scale = math.sqrt(D)
+    buf = np.empty((1, D))
+    z = buf[0]
+    for i in range(R):
+        for m in range(M):
+            x, sm = v[i, m], s[m]
+            for j in range(d):
+                z[j] = x[j] * sm[j]
+            for j in range(d, D):
+                z[j] = 0.0 * sm[j]
+            fwht_rows(buf, scale, block)
+            l1 = _pairwise_sum(z, ABSOLUTES)
+            l2sq = _pairwise_sum(z, SQUARES)
+            S = l2sq / l1 if l1 > 0.0 else 0.0
+            for j in range(D):
+                z[j] = -S if z[j] < 0.0 else S
+            fwht_rows(buf, scale, block)
+            o = out[i, m]
+            for j in range(d):
+                o[j] = sm[j] * z[j]

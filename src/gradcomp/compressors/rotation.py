@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from .base import BitCost, Unbiased
-from .batch import device, prepare
+from .batch import device, prepare, use_fused
 
 ROTATIONS = ("hadamard", "uniform")
 
@@ -100,7 +100,10 @@ class Drive(Unbiased):
         xp = prepare(v, self.d, self.name)
         M, d, D = v.shape[-2], self.d, self.D
         if self.rotation == "hadamard":
-            s = device(xp, 2.0 * rng.integers(0, 2, size=(M, D)) - 1.0, v.dtype)
+            signs = 2.0 * rng.integers(0, 2, size=(M, D)) - 1.0
+            if use_fused(v):
+                return _drive_hadamard_compiled(v, signs)
+            s = device(xp, signs, v.dtype)
             x = v if D == d else xp.concatenate([v, xp.zeros(v.shape[:-1] + (D - d,), dtype=v.dtype)], axis=-1)
 
             def rotate(a):
@@ -124,3 +127,16 @@ class Drive(Unbiased):
         S = xp.where(l1 > 0, l2sq / xp.where(l1 > 0, l1, 1), 0)
         xhat = unrotate(xp.where(z < 0, -S, S))
         return xhat[..., :d]
+
+
+def _drive_hadamard_compiled(v: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    """:meth:`Drive.compress` with the Hadamard rotation for a NumPy float64 batch, through
+    :func:`.kernels.drive_hadamard`: the same bits, one buffer of length D instead of six
+    temporaries of the batch's padded size."""
+    from . import kernels  # numba: imported on first use
+
+    lead, (M, d) = v.shape[:-2], v.shape[-2:]
+    v3 = np.ascontiguousarray(v).reshape((int(np.prod(lead, dtype=np.int64)), M, d))
+    out = np.empty(v3.shape)
+    kernels.drive_hadamard(v3, signs, out, kernels.FWHT_BLOCK)
+    return out.reshape(v.shape)
