@@ -16,7 +16,8 @@ Bit-identical to the generic path, by construction and checked by the tests:
   axes (a block of a client's columns is drawn, then every replica row uses it);
 * the l2 norm is ``sqrt`` of NumPy's pairwise sum of the squares (:func:`_pairwise_sum`
   is NumPy's ``pairwise_sum`` for float64: 8 accumulators in blocks of at most 128, split
-  at a multiple of 8; DRIVE's l1 norm is the same sum of ``|x|``) and the l-inf norm is the maximum of ``|x|`` (exact in any order);
+  at a multiple of 8; DRIVE's l1 norm is the same sum of ``|x|``) and the l-inf norm is
+  the maximum of ``|x|`` (exact in any order);
 * per coordinate the same IEEE operations in the same order as the generic expression
   (written next to each line); no ``fastmath``, so no contraction into FMAs.
 
