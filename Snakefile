@@ -10,9 +10,7 @@
 include: "workflow/rules/common.smk"
 include: "workflow/rules/problems.smk"
 include: "workflow/rules/runs.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/tables.smk"
-include: "workflow/rules/compressors.smk"
+include: "workflow/rules/artifacts.smk"
 include: "workflow/rules/verify.smk"
 
 

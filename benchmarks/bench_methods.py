@@ -35,20 +35,28 @@ from gradcomp.seeding import stream  # noqa: E402
 METHODS = ["qsgd", "q_rr", "diana", "diana_rr", "diana_rr_1s"]
 
 
-def bench(cfg: dict, data: dict, results: str, R: int, epochs: int, grid: list[float]) -> float:
+def timed(cfg: dict, data: dict, results: str, mult: dict, epochs: int, record_every: int = 1):
+    """ms per epoch of ``methods.optimize`` on run config ``cfg`` with the replicas ``mult``
+    (axis -> multipliers), and ``(R, replicas live at the end)``."""
     prob, const, x_star = problem.load(cfg, data, results)
-    comp = compressors.build(cfg["compressor"], prob.d)
+    comp = compressors.build(cfg["compressor"], prob.d, prob.M)
+    R = len(next(iter(mult.values())))
+    x0 = stream(0, "x0").standard_normal(prob.d)
+    meth, theory = methods.build(cfg["method"], prob, const, comp, R, rng_sampling=stream(0, "sampling"),
+                                 rng=stream(0, "compressor"), x0=x0, x_star=x_star)
+    t = time.perf_counter()
+    tr = methods.optimize(meth, x0=x0, steps={a: theory[a] * m for a, m in mult.items()}, multipliers=mult,
+                          x_star=x_star, f_star=const.f_star, epochs=epochs, record_every=record_every,
+                          stop_dist_sq=None, diverge_factor=1e4)
+    ms = (time.perf_counter() - t) / epochs * 1e3
+    return ms, R, int(np.sum(np.isfinite(tr.f_gap[-1])))
+
+
+def bench(cfg: dict, data: dict, results: str, R: int, epochs: int, grid: list[float]) -> float:
     # R = 23 uses the paper's grid; its large multipliers diverge and get compacted away,
     # as in a real run. R = 1 is the theoretical stepsize.
-    mult = np.asarray(grid if R > 1 else [1.0])
-    meth, samp, g0, _ = methods.build(cfg["method"], prob, const, comp.omega, R, stream(0, "sampling"))
-    rq = stream(0, "compressor")
-    x0 = stream(0, "x0").standard_normal(prob.d)
-    t = time.perf_counter()
-    methods.optimize(prob, meth, samp, comp, rq, x0=x0, gamma=g0 * mult,
-                     multipliers=mult, x_star=x_star, f_star=const.f_star, epochs=epochs, record_every=1,
-                     bits_per_round=comp.bits_per_client(), stop_dist_sq=None, diverge_factor=1e4)
-    return (time.perf_counter() - t) / epochs * 1e3
+    mult = {"gamma": np.asarray(grid if R > 1 else [1.0], dtype=float)}
+    return timed(cfg, data, results, mult, epochs)[0]
 
 
 LOCAL_METHODS = ["q_nastya", "diana_nastya", "fedcom", "fedpaq"]
@@ -57,19 +65,8 @@ LOCAL_METHODS = ["q_nastya", "diana_nastya", "fedcom", "fedpaq"]
 def bench_local(cfg: dict, data: dict, results: str, epochs: int, grids: dict,
                 record_every: int = 1) -> tuple[float, int, int]:
     """ms per epoch of one local method on its full 2-D grid, and (R, replicas live at the end)."""
-    prob, const, x_star = problem.load(cfg, data, results)
-    comp = compressors.build(cfg["compressor"], prob.d)
-    g = np.asarray(grids["grid"], dtype=float)
-    e = np.asarray(grids["server_grid"], dtype=float)
-    gm, em = np.repeat(g, len(e)), np.tile(e, len(g))
-    meth, samp, g0, e0 = methods.build(cfg["method"], prob, const, comp.omega, len(gm), stream(0, "sampling"))
-    t = time.perf_counter()
-    tr = methods.optimize(prob, meth, samp, comp, stream(0, "compressor"), x0=stream(0, "x0").standard_normal(prob.d),
-                          gamma=g0 * gm, multipliers=gm, x_star=x_star, f_star=const.f_star, epochs=epochs,
-                          record_every=record_every, bits_per_round=comp.bits_per_client(), stop_dist_sq=None,
-                          diverge_factor=1e4, eta=e0 * em, eta_multipliers=em)
-    ms = (time.perf_counter() - t) / epochs * 1e3
-    return ms, len(gm), int(np.sum(np.isfinite(tr.f_gap[-1])))
+    mult = methods.replica_steps(("gamma", "eta"), grids)
+    return timed(cfg, data, results, mult, epochs, record_every)
 
 
 def main_local(a) -> None:

@@ -58,3 +58,43 @@ def minibatch_sgd_reference(prob, b_m, gamma, rounds, mean_grad):
         rows = start + rng_s.integers(0, size)
         x = x - gamma * mean_grad(rows, x)
     return x
+
+
+class Dense:
+    """A compressor seen without its sparse sample path: the method takes its dense path
+    (``compress``), which draws the same random numbers."""
+
+    def __init__(self, q):
+        self.q = q
+
+    def __getattr__(self, name):
+        return getattr(self.q, name)
+
+    sparse_path = False
+
+
+def run_method(prob, xs, c, mcfg, comp, mult, epochs=5, seed=0, steps=None, stop=None, stop_rel=None,
+               dense=False, record_every=1, metrics=("f_gap", "dist_sq")):
+    """One run of the method config ``mcfg`` with the replicas ``mult`` (axis -> multipliers, or
+    the multipliers of gamma); stepsizes are ``mult * theory`` unless ``steps`` gives them.
+
+    Returns ``(trace, theory)``.
+    """
+    from gradcomp import methods
+
+    mcfg = {"name": "test", "alpha_scale": None, "reshuffle": "none", "shifts": "none", **mcfg}
+    if not isinstance(mult, dict):
+        mult = {"gamma": mult}
+    mult = {a: np.asarray(v, dtype=float) for a, v in mult.items()}
+    R = len(next(iter(mult.values())))
+    x0 = stream(seed, "x0").standard_normal(prob.d)
+    m, theory = methods.build(mcfg, prob, c, Dense(comp) if dense else comp, R,
+                              rng_sampling=stream(seed, "sampling"), rng=stream(seed, "compressor"), x0=x0,
+                              x_star=xs, seed=seed, bits_per_float=64)
+    if steps is None:
+        steps = {a: theory[a] * mult[a] for a in mult}
+    steps = {a: np.asarray(v, dtype=float) for a, v in steps.items()}
+    tr = methods.optimize(m, x0=x0, steps=steps, multipliers=mult, x_star=xs, f_star=prob.loss(xs),
+                          epochs=epochs, record_every=record_every, stop_dist_sq=stop, stop_rel_dist_sq=stop_rel,
+                          diverge_factor=1e4, metrics=metrics)
+    return tr, theory

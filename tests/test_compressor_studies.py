@@ -55,14 +55,14 @@ def test_study_compare_uses_standard_errors_and_groups(tmp_path):
                                                       ["b", "g", 0.5, 0.0, 1.0]])
     claim = {"artifact": "x/t", "params": {"value": "v", "se": "se", "op": "<=", "ref": "ref",
                                            "where": {"label": "a", "input": "g"}}}
-    assert claims_mod.KINDS["study_compare"](_ctx(p), claim)[0]
+    assert claims_mod.CLAIM_KINDS["study_compare"](_ctx(p), claim)[0]
     claim["params"]["where"] = {"label": "a"}
-    ok, text = claims_mod.KINDS["study_compare"](_ctx(p), claim)
+    ok, text = claims_mod.CLAIM_KINDS["study_compare"](_ctx(p), claim)
     assert not ok and "failing" in text
     grouped = {"artifact": "x/t", "params": {"value": "v", "se": "se", "op": ">=", "ref": "ref", "group_by": "label"}}
-    ok, text = claims_mod.KINDS["study_compare"](_ctx(p), grouped)  # a's max 2.0 >= 1.2; b's 0.5 < 1.0
+    ok, text = claims_mod.CLAIM_KINDS["study_compare"](_ctx(p), grouped)  # a's max 2.0 >= 1.2; b's 0.5 < 1.0
     assert not ok and "b:" in text
-    assert claims_mod.KINDS["study_compare"](_ctx(p), {**grouped, "params": {**grouped["params"], "factor": 0.5}})[0]
+    assert claims_mod.CLAIM_KINDS["study_compare"](_ctx(p), {**grouped, "params": {**grouped["params"], "factor": 0.5}})[0]
 
 
 def test_study_ratio_band(tmp_path):
@@ -71,10 +71,10 @@ def test_study_ratio_band(tmp_path):
                                                ["IQ", 16, 16.0, 0.01], ["CQ", 16, 1.0, 0.01]])
     claim = {"artifact": "x/t", "params": {"by": "n", "value": "m", "se": "se", "band": [0.5, 2.0],
                                            "numerator": {"compressor": "IQ"}, "denominator": {"compressor": "CQ"}}}
-    ok, text = claims_mod.KINDS["study_ratio_band"](_ctx(p), claim)
+    ok, text = claims_mod.CLAIM_KINDS["study_ratio_band"](_ctx(p), claim)
     assert ok, text  # 8/1 = 2 x 4, 16/1 = 1 x 16
     claim["params"]["band"] = [0.5, 1.5]
-    assert not claims_mod.KINDS["study_ratio_band"](_ctx(p), claim)[0]
+    assert not claims_mod.CLAIM_KINDS["study_ratio_band"](_ctx(p), claim)[0]
 
 
 def test_study_plan_composes_entries_and_picks_draws_by_scale():
@@ -82,10 +82,10 @@ def test_study_plan_composes_entries_and_picks_draws_by_scale():
 
     plan = build_plan(["scale=smoke"])
     sp = plan.studies["oc/bits-vs-error"]
-    assert sp.draws == 8 and sp.outputs["png"].endswith("oc/bits-vs-error.png")
-    labels = [e["label"] for e in sp.entries]
+    assert sp.doc["draws"] == 8 and sp.outputs["png"].endswith("oc/bits-vs-error.png")
+    labels = [e["label"] for e in sp.doc["entries"]]
     assert "Rand-k k=16" in labels and len(labels) == len(set(labels))
-    rk = next(e for e in sp.entries if e["label"] == "Rand-k k=16")["compressor"]
+    rk = next(e for e in sp.doc["entries"] if e["label"] == "Rand-k k=16")["compressor"]
     assert rk["k"] == 16 and rk["bits_per_float"] == 32
     assert {"oc", "cq"} <= set(plan.papers())
     assert set(plan.claims) >= {"oc", "cq"}

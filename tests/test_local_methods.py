@@ -16,7 +16,7 @@ from gradcomp.pipeline.run import multipliers_of
 from gradcomp.problems.constants import compute_constants, newton
 from gradcomp.seeding import stream
 
-from conftest import make_problem, minibatch_sgd_reference
+from conftest import make_problem, minibatch_sgd_reference, run_method
 
 NASTYA = dict(algorithm="nastya", sampling="rr", reshuffle="every_epoch", shifts="none", stepsize_rule="q_nastya")
 CFG = {
@@ -43,19 +43,18 @@ def run(prob, xs, c, name, comp, gamma_mult=(1.0,), eta_mult=(1.0,), epochs=5, s
         coordinate_path=None, **over):
     """One run of ``name``: stepsizes are ``mult * theory`` unless ``gamma``/``eta`` are given."""
     mcfg = {**CFG[name], **over}
-    R = len(gamma_mult)
-    m, s, g0, e0 = methods.build(mcfg, prob, c, comp.omega, R, stream(seed, "sampling"))
+    two = mcfg["algorithm"] != "ef21"
     gm = np.asarray(gamma_mult, dtype=float)
-    gamma = g0 * gm if gamma is None else np.asarray(gamma, dtype=float)
-    kw = {}
-    if e0 is not None:
-        em = np.asarray(eta_mult, dtype=float)
-        kw = dict(eta=e0 * em if eta is None else np.asarray(eta, dtype=float), eta_multipliers=em)
-    tr = methods.optimize(prob, m, s, comp, stream(seed, "compressor"), x0=stream(seed, "x0").standard_normal(prob.d),
-                          gamma=gamma, multipliers=gm, x_star=xs, f_star=prob.loss(xs), epochs=epochs,
-                          record_every=1, bits_per_round=comp.bits_per_client(), stop_dist_sq=None,
-                          diverge_factor=1e4, coordinate_path=coordinate_path, **kw)
-    return tr, g0, e0
+    mult = {"gamma": gm, "eta": np.asarray(eta_mult, dtype=float)} if two else {"gamma": gm}
+    steps = None
+    if gamma is not None or eta is not None:
+        _, theory = run_method(prob, xs, c, mcfg, comp, mult, epochs=0, seed=seed)
+        steps = {"gamma": theory["gamma"] * gm if gamma is None else np.asarray(gamma, dtype=float)}
+        if two:
+            steps["eta"] = theory["eta"] * mult["eta"] if eta is None else np.asarray(eta, dtype=float)
+    tr, theory = run_method(prob, xs, c, mcfg, comp, mult, epochs=epochs, seed=seed, steps=steps,
+                            dense=coordinate_path is False)
+    return tr, theory["gamma"], theory.get("eta")
 
 
 def grads(prob, rows, x):
@@ -82,14 +81,14 @@ def test_omega_zero_turns_q_nastya_into_nastya(setup, name, at):
     nastya, g0, e0 = run(prob, xs, c, "q_nastya", Identity(prob.d, COST), eta_mult=[16.0], epochs=20,
                          local_gradient_at=at)
     full, g1, e1 = run(prob, xs, c, name, RandK(prob.d, prob.d, COST), epochs=20, gamma=nastya.gamma,
-                       eta=nastya.extra["eta"], local_gradient_at=at)
+                       eta=nastya["eta"], local_gradient_at=at)
     np.testing.assert_allclose(full.dist_sq, nastya.dist_sq, rtol=1e-10)
     assert nastya.dist_sq[-1, 0] < 0.9 * nastya.dist_sq[0, 0]
     if name == "q_nastya":
         assert (g1, e1) == (g0, e0)  # the theoretical stepsizes agree at omega = 0 too
     # and with compression (k < d) it is a different method
     comp, _, _ = run(prob, xs, c, name, RandK(prob.d, 2, COST), epochs=20, gamma=nastya.gamma,
-                     eta=nastya.extra["eta"], local_gradient_at=at)
+                     eta=nastya["eta"], local_gradient_at=at)
     assert not np.allclose(comp.dist_sq, nastya.dist_sq, rtol=1e-6)
 
 
@@ -145,7 +144,7 @@ def test_diana_nastya_with_full_local_gradients_converges_linearly(N, fraction, 
     slope, resid = _linear(d, 50, 750)
     assert slope < -0.02 and resid < 3.0
     # without shifts the compressed full gradients stall at a noise floor (heterogeneous clients)
-    q, _, _ = run(prob, xs, c, "q_nastya", comp, epochs=epochs, gamma=tr.gamma, eta=tr.extra["eta"],
+    q, _, _ = run(prob, xs, c, "q_nastya", comp, epochs=epochs, gamma=tr.gamma, eta=tr["eta"],
                   local_gradient_at=at)
     assert np.min(q.dist_sq[-100:, 0]) > 1e6 * d[-1]
 
@@ -289,7 +288,7 @@ def test_replicas_equal_independent_runs(setup, name, at):
     cfg = {"method": {"algorithm": CFG[name]["algorithm"]},
            "stepsize": {"multiplier": 1.0, "grid": [0.5, 2.0], "server_multiplier": 1.0,
                         "server_grid": [1.0, 4.0, 1e6]}}
-    gm, em = multipliers_of(cfg)
+    gm, em = multipliers_of(cfg).values()
     np.testing.assert_array_equal(gm, [0.5, 0.5, 0.5, 2.0, 2.0, 2.0])
     np.testing.assert_array_equal(em, [1.0, 4.0, 1e6] * 2)
     comp = RandK(prob.d, 3, COST)
@@ -302,7 +301,7 @@ def test_replicas_equal_independent_runs(setup, name, at):
         np.testing.assert_allclose(batched.f_gap[:T, r], single.f_gap[:, 0], rtol=1e-10, atol=1e-15)
         assert np.isnan(batched.dist_sq[T:, r]).all()
         assert (batched.status[r], batched.event[r]) == (single.status[0], single.event[0])
-    np.testing.assert_array_equal(batched.extra["eta_multipliers"], em)
+    np.testing.assert_array_equal(batched["eta_multipliers"], em)
     assert batched.status[2] == methods.DIVERGED and batched.status[0] == methods.ACTIVE
 
 
@@ -317,12 +316,12 @@ def test_server_mode_shares_one_trajectory_per_eta_and_equals_every_pair(setup, 
     cfg = {"method": {"algorithm": "nastya"},
            "stepsize": {"multiplier": 1.0, "grid": [1e-3, 1.0, 64.0], "server_multiplier": 1.0,
                         "server_grid": [2.0, 8.0, 1e6]}}
-    gm, em = multipliers_of(cfg)
+    gm, em = multipliers_of(cfg).values()
     comp = RandK(prob.d, 3, COST)
     tr, _, _ = run(prob, xs, c, name, comp, gamma_mult=gm, eta_mult=em, epochs=6, local_gradient_at="server")
-    np.testing.assert_array_equal(tr.extra["trajectory"], [0, 1, 2] * 3)
+    np.testing.assert_array_equal(tr["trajectory"], [0, 1, 2] * 3)
     np.testing.assert_array_equal(tr.multipliers, gm)
-    np.testing.assert_array_equal(tr.extra["eta_multipliers"], em)
+    np.testing.assert_array_equal(tr["eta_multipliers"], em)
     for r in range(len(gm)):
         single, _, _ = run(prob, xs, c, name, comp, gamma_mult=[gm[r]], eta_mult=[em[r]], epochs=6,
                            local_gradient_at="server")
@@ -333,7 +332,7 @@ def test_server_mode_shares_one_trajectory_per_eta_and_equals_every_pair(setup, 
     assert tr.status[2] == methods.DIVERGED
     # at the local iterate nothing is shared
     loc, _, _ = run(prob, xs, c, name, comp, gamma_mult=gm, eta_mult=em, epochs=2, local_gradient_at="local_iterate")
-    np.testing.assert_array_equal(loc.extra["trajectory"], np.arange(len(gm)))
+    np.testing.assert_array_equal(loc["trajectory"], np.arange(len(gm)))
 
 
 @pytest.mark.parametrize("name,at", [("q_nastya", "server"), ("q_nastya", "local_iterate"),
@@ -370,8 +369,7 @@ def test_theoretical_stepsizes_match_the_spec_on_mushrooms(mirror, tmp_path_fact
     full = to_plain(compose(["dataset=mushrooms"]))
     data = {"mirror": str(mirror), "cache_dir": str(tmp_path_factory.mktemp("cache")), "download": False}
     prob, const, _ = problem.load(run_config(full), data, tmp_path_factory.mktemp("results"))
-    omega = 55.0  # Rand-2, d = 112
-    R = stream(0, "sampling")
+    comp = RandK(prob.d, 2, COST)  # Rand-2, d = 112: omega = 55
     for name, want, rel in [
         ("q_nastya", (3.809e-3, 3.174e-3), 1e-3),
         ("diana_nastya", (1.190e-3, 4.623e-4), 1e-3),
@@ -379,8 +377,9 @@ def test_theoretical_stepsizes_match_the_spec_on_mushrooms(mirror, tmp_path_fact
         ("fedcom", (1.635e-4, 20.0), 5e-3),
         ("fedpaq", (2.829e-7, 1.0), 5e-3),
     ]:
-        _, _, g0, e0 = methods.build({**CFG[name], "local_gradient_at": "server"}, prob, const, omega, 1, R)
-        assert (g0, e0) == pytest.approx(want, rel=rel), name
+        _, theory = methods.build({**CFG[name], "local_gradient_at": "server"}, prob, const, comp, 1,
+                                  rng_sampling=stream(0, "sampling"), rng=stream(0, "compressor"), x0=np.zeros(prob.d))
+        assert (theory["gamma"], theory["eta"]) == pytest.approx(want, rel=rel), name
 
 
 # ---- config and run ids -----------------------------------------------------------------------
@@ -405,9 +404,9 @@ def test_run_ids_of_existing_methods_are_unchanged(method):
 
 
 def test_two_stepsize_fields_are_checked():
-    with pytest.raises(ConfigError, match="single stepsize"):
+    with pytest.raises(ConfigError, match="has no stepsize eta"):
         run_config(to_plain(compose(["method=qsgd", "stepsize.server_grid=[1,2]"])))
-    with pytest.raises(ConfigError, match="no local steps"):
+    with pytest.raises(ConfigError, match="Key 'local_gradient_at' not in 'DianaConf'"):
         run_config(to_plain(compose(["method=diana", "method.local_gradient_at=server"])))
     with pytest.raises(ConfigError, match="local_gradient_at"):
         run_config(to_plain(compose(["method=q_nastya", "method.local_gradient_at=null"])))

@@ -7,7 +7,7 @@ from gradcomp.compressors import BitCost, RandK, sample_subsets
 from gradcomp.problems.constants import compute_constants, newton
 from gradcomp.seeding import stream
 
-from conftest import make_problem, minibatch_sgd_reference
+from conftest import make_problem, minibatch_sgd_reference, run_method
 
 CFG = {
     "qsgd": dict(algorithm="dcgd", shifts="none", sampling="with_replacement", reshuffle="none", stepsize_rule="qsgd"),
@@ -30,15 +30,9 @@ def setup():
 
 def run(prob, xs, c, name, k, mult, epochs=5, seed=0, stop=None, coordinate_path=None, **over):
     comp = RandK(prob.d, k, BitCost(64, False))
-    mcfg = {**CFG[name], **over}
-    m, s, g0, _ = methods.build(mcfg, prob, c, comp.omega, len(mult), stream(seed, "sampling"))
-    rq = stream(seed, "compressor")
-    x0 = stream(seed, "x0").standard_normal(prob.d)
-    tr = methods.optimize(prob, m, s, comp, rq, x0=x0, gamma=g0 * np.asarray(mult),
-                          multipliers=np.asarray(mult), x_star=xs, f_star=prob.loss(xs), epochs=epochs,
-                          record_every=1, bits_per_round=comp.bits_per_client(), stop_dist_sq=stop,
-                          diverge_factor=1e4, coordinate_path=coordinate_path)
-    return tr, g0
+    tr, theory = run_method(prob, xs, c, {**CFG[name], **over}, comp, mult, epochs=epochs, seed=seed, stop=stop,
+                            dense=coordinate_path is False)
+    return tr, theory["gamma"]
 
 
 def reference_diana_rr(prob, xs, c, k, gamma, epochs, seed=0):

@@ -78,8 +78,9 @@ def test_plan_of_the_local_and_companion_figures():
         assert {plan.runs[r]["run"]["record_every"] for r in p1["runs"].values()} == {1}
     # Table 1 reads the Figure 1 runs, with Figure 1's selection rule
     t1 = base.tables["rr/table1"]
-    assert t1.runs == {p["dataset"]: p["runs"] for p in base.figures["rr/fig1"].panels}
-    assert t1.select == base.figures["rr/fig1"].spec["select"]
+    assert t1.doc["runs"] == {p["dataset"]: p["runs"] for p in base.figures["rr/fig1"].panels}
+    assert t1.doc["select"] == base.figures["rr/fig1"].spec["select"]
+    assert sorted(t1.runs) == sorted(r for p in base.figures["rr/fig1"].panels for r in p["runs"].values())
 
 
 def test_table1_without_its_figure_is_a_config_error():

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from gradcomp.config import composer, to_plain
-from gradcomp.report.tables import build_table
+from gradcomp.report.tables import build_complexity as build_table
 from gradcomp.theory.complexity import TheoryInputs, complexity
 
 # Round numbers so the expected values can be worked out by hand:

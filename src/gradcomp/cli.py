@@ -31,8 +31,9 @@ def cmd_run(overrides: list[str]) -> None:
 
     from .config import compose, to_plain
     from .pipeline.identity import run_config, run_id
-    from .pipeline.run import multipliers_of, run_to_dir
+    from .methods.metrics import recorded
     from .pipeline import io
+    from .pipeline.run import multipliers_of, run_to_dir
 
     full = to_plain(compose(overrides))
     cfg = run_config(full)
@@ -41,25 +42,28 @@ def cmd_run(overrides: list[str]) -> None:
     out = f"{root}/runs/{rid}"
     io.write_json(f"{out}/config.json", cfg, indent=1)
     epochs = int(cfg["run"]["epochs"])
-    mult, eta_mult = multipliers_of(cfg)
-    what = "multiplier(s)" if eta_mult is None else "(gamma, eta) multiplier pair(s)"
+    mult = multipliers_of(cfg)
+    axes = list(mult)
+    R = len(mult[axes[0]])
+    what = "multiplier(s)" if len(axes) == 1 else f"({', '.join(axes)}) multiplier combination(s)"
     print(f"run {rid}: {cfg['method']['label']} on {cfg['dataset']['name']}, "
-          f"{cfg['compressor']['name']}, {len(mult)} {what}, {epochs} data passes -> {out}")
+          f"{cfg['compressor']['name']}, {R} {what}, {epochs} data passes -> {out}")
     with tqdm(total=epochs, unit="pass", dynamic_ncols=True) as bar:
         def progress(p: float) -> None:
             bar.update(min(epochs, int(p)) - bar.n)
         run_to_dir(cfg, full["data"], root, out, progress=progress)
     tr = io.loadz(f"{out}/trace.npz")
     info = io.read_json(f"{out}/info.json")
-    eta_txt = f", eta_theory = {info['eta_theory']:.4g}" if "eta_theory" in info else ""
-    print(f"k = {info['k']}, omega = {info['omega']:.4g}, gamma_theory = {info['gamma_theory']:.4g}{eta_txt}")
-    status = {0: "", 1: " (stopped: ||x-x*||^2 < stop_dist_sq)", 2: " (diverged)"}
-    for r, m in enumerate(mult):
-        col = tr["f_gap"][:, r]
+    theory = ", ".join(f"{a}_theory = {info[a + '_theory']:.4g}" for a in axes)
+    print(f"compressor {info['compressor_class']}; {theory}")
+    status = {0: "", 1: " (stopped: reached the stopping tolerance)", 2: " (diverged)"}
+    metric = recorded(cfg["run"])[0]
+    for r in range(R):
+        col = tr[metric][:, r]
         ok = np.flatnonzero(np.isfinite(col))
         last = f"{col[ok[-1]]:.6e} at {tr['passes'][ok[-1]]:.1f} passes" if len(ok) else "n/a"
-        name = f"multiplier {m:g}" if eta_mult is None else f"multipliers gamma x{m:g}, eta x{eta_mult[r]:g}"
-        print(f"  {name}: final f(x)-f* = {last}{status[int(tr['status'][r])]}")
+        name = ", ".join(f"{a} x{mult[a][r]:g}" for a in axes)
+        print(f"  multipliers {name}: final {metric} = {last}{status[int(tr['status'][r])]}")
 
 
 def cmd_plan(overrides: list[str]) -> None:
@@ -71,8 +75,9 @@ def cmd_plan(overrides: list[str]) -> None:
           f"{len(plan.figures)} figures, {len(plan.tables)} tables -> {plan.figures_root}")
     shard_of = {s: rid for rid, spec in plan.shards.items() for s in spec["runs"]}
     for rid, rc in sorted(plan.runs.items(), key=lambda kv: (kv[1]["dataset"]["name"], kv[1]["method"]["name"])):
-        mult, eta_mult = multipliers_of(rc)
-        what = "multipliers" if eta_mult is None else "(gamma, eta) pairs"
+        mult = multipliers_of(rc)
+        what = "multipliers" if len(mult) == 1 else f"({', '.join(mult)}) combinations"
+        mult = next(iter(mult.values()))
         how = (f", merged from {len(plan.shards[rid]['runs'])} shards" if rid in plan.shards
                else f", shard of {shard_of[rid]}" if rid in shard_of else "")
         print(f"  {rid}  {rc['dataset']['name']:<10} {rc['method']['name']:<12} "

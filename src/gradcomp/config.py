@@ -11,27 +11,44 @@ from __future__ import annotations
 import enum
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from .registry import ConfigError
+
 SCHEMA_VERSION = 1
 
+__all__ = ["ConfigError", "Config", "compose", "composer", "to_plain", "extension", "register_schemas"]
 
-class ConfigError(Exception):
-    """A configuration that cannot be composed or is inconsistent."""
+
+def extension(default: Any = None):
+    """A schema field added after runs were hashed: the run id ignores it while it holds
+    ``default`` (the behaviour before it existed), so adding it re-runs nothing.
+
+    :func:`gradcomp.pipeline.identity.run_id` drops such fields at their default; every
+    other field is hashed.
+    """
+    if isinstance(default, (list, dict)):
+        raise TypeError("an extension field's default must be immutable (use None)")
+    return field(default=default, metadata={"extension": True})
+
+
+def choice(x) -> str:
+    """A config choice as text: composed configs hold enums, plain (stored) ones strings."""
+    return x.name if isinstance(x, enum.Enum) else str(x)
+
+
+def extension_defaults(schema) -> Dict[str, Any]:
+    """``{field: default}`` of the extension fields of a dataclass schema."""
+    return {f.name: f.default for f in fields(schema) if f.metadata.get("extension")}
 
 
 class Split(enum.Enum):
     hetero = "hetero"
     iid = "iid"
-
-
-class Sampling(enum.Enum):
-    with_replacement = "with_replacement"
-    rr = "rr"
 
 
 class Reshuffle(enum.Enum):
@@ -46,20 +63,6 @@ class Shifts(enum.Enum):
     slot = "slot"
 
 
-class Algorithm(enum.Enum):
-    dcgd = "dcgd"
-    diana = "diana"
-    ef21 = "ef21"
-    # Local methods: n local steps per client, then one communication (two stepsizes).
-    nastya = "nastya"
-    fedcom = "fedcom"
-    fedpaq = "fedpaq"
-
-
-#: Algorithms with local steps, a client stepsize gamma and a server stepsize eta.
-LOCAL_ALGORITHMS = frozenset({"nastya", "fedcom", "fedpaq"})
-
-
 class LocalGradientAt(enum.Enum):
     """Where a local step evaluates its gradient (rr spec 6.1).
 
@@ -71,57 +74,34 @@ class LocalGradientAt(enum.Enum):
     local_iterate = "local_iterate"
 
 
-class StepsizeRule(enum.Enum):
-    qsgd = "qsgd"
-    q_rr = "q_rr"
-    diana = "diana"
-    diana_rr = "diana_rr"
-    ef21 = "ef21"
-    q_nastya = "q_nastya"
-    diana_nastya = "diana_nastya"
-    fedcom = "fedcom"
-    fedpaq = "fedpaq"
-
-
 class Backend(enum.Enum):
     numpy = "numpy"
     cupy = "cupy"
 
 
-class Norm(enum.Enum):
-    l2 = "l2"
-    linf = "linf"
-
-
-class Permutation(enum.Enum):
-    uniform = "uniform"
-    cyclic = "cyclic"
-
-
-class Rotation(enum.Enum):
-    hadamard = "hadamard"
-    uniform = "uniform"
+# The schemas below are the bases: every plug-in (a problem, a data source, a compressor, a
+# method) declares its own schema, a subclass, next to its implementation, and names it in
+# its yaml's defaults list; :func:`register_schemas` stores them all.
 
 
 @dataclass
 class DatasetConf:
+    """Where a problem's data come from: ``source`` names a data source (gradcomp.data)."""
+
     name: str = MISSING
-    filename: str = MISSING
-    url: str = MISSING
-    sha256: str = MISSING
+    source: str = extension("libsvm")
     n_samples: int = MISSING
     n_features: int = MISSING
 
 
 @dataclass
 class ProblemConf:
+    """``name`` selects a problem (gradcomp.problems); M clients, split, minibatch fraction."""
+
     name: str = MISSING
     n_clients: int = MISSING
     split: Split = MISSING
-    condition_number: float = MISSING
     batch_fraction: float = MISSING
-    solver_grad_tol: float = MISSING
-    solver_max_iter: int = MISSING
 
 
 @dataclass
@@ -133,76 +113,19 @@ class CompressorConf:
     count_indices: bool = MISSING
 
 
-# Compressors with settings beyond CompressorConf's get their own schema (a subclass), named
-# in their yaml's defaults list; CompressorConf itself stays as it is, so the resolved
-# config (and the run id) of randk and identity runs does not change.
-
-
-@dataclass
-class DitheringConf(CompressorConf):
-    s: int = MISSING
-    norm: Norm = MISSING
-
-
-@dataclass
-class NaturalConf(CompressorConf):
-    exponent_bits: int = MISSING
-
-
-@dataclass
-class CQConf(CompressorConf):
-    permutation: Permutation = MISSING
-
-
-@dataclass
-class PermKCQConf(CQConf):
-    blocks: int = MISSING
-
-
-@dataclass
-class DriveConf(CompressorConf):
-    rotation: Rotation = MISSING
-
-
-@dataclass
-class SparseDitheringConf(CompressorConf):
-    s: int = MISSING
-
-
-@dataclass
-class SphericalConf(CompressorConf):
-    index_bits: int = MISSING
-
-
-class Weights(enum.Enum):
-    uniform = "uniform"
-    given = "given"
-
-
-@dataclass
-class ISCCConf(CompressorConf):
-    inner: CompressorConf = MISSING
-    weights: Weights = MISSING
-
-
-@dataclass
-class InducedConf(CompressorConf):
-    contractive: CompressorConf = MISSING
-    unbiased: CompressorConf = MISSING
-
-
 @dataclass
 class MethodConf:
+    """``algorithm`` selects the implementation (gradcomp.methods), ``stepsize_rule`` its
+    theoretical stepsize and ``sampling`` its minibatches; ``name`` is the yaml's own name."""
+
     name: str = MISSING
     label: str = MISSING
-    algorithm: Algorithm = MISSING
-    sampling: Sampling = MISSING
+    algorithm: str = MISSING
+    sampling: str = MISSING
     reshuffle: Reshuffle = MISSING
     shifts: Shifts = MISSING
     alpha_scale: Optional[float] = None
-    stepsize_rule: StepsizeRule = MISSING
-    # Local methods only (null elsewhere, and then left out of the run config).
-    local_gradient_at: Optional[LocalGradientAt] = None
+    stepsize_rule: str = MISSING
     # The only compressor the method is defined with (NASTYA: identity); null for any.
     compressor: Optional[str] = None
     source: str = MISSING
@@ -230,12 +153,21 @@ class RunConf:
     record_every: int = MISSING
     stop_dist_sq: Optional[float] = None
     diverge_factor: float = MISSING
+    # Freeze a replica once ||x - x*||^2 <= this times ||x^0 - x*||^2 (null: no such rule).
+    stop_rel_dist_sq: Optional[float] = extension(None)
+    # What is recorded (gradcomp.methods.metrics); null: f_gap and dist_sq.
+    metrics: Optional[List[str]] = extension(None)
+    # x^0 = x0_std * N(0, I) from the stream "x0".
+    x0_std: float = extension(1.0)
 
 
 @dataclass
 class ScaleConf:
     name: str = MISSING
     epochs: int = MISSING
+    # The epoch cap of the synthetic full-gradient studies (shift paper: one round per epoch),
+    # whose runs stop earlier once they reach their tolerance.
+    synthetic_epochs: int = MISSING
     grid_stride: int = MISSING
     # Stride along each axis of a local method's 2-D (client, server) grid.
     grid2d_stride: int = MISSING
@@ -257,9 +189,45 @@ class DataConf:
 
 
 @dataclass
-class PanelConf:
-    dataset: str = MISSING
+class SweepConf:
+    """One curve per value of a config key (e.g. ``compressor.s``): ``show`` the values drawn
+    (null: all), and the one that reaches the figure's ``reach.level`` first is drawn too."""
+
+    param: str = MISSING
+    values: List[Any] = MISSING
+    show: Optional[List[Any]] = None
+    # Draw (and name in the caption) the value that reaches the level first.
+    best: bool = True
+
+
+@dataclass
+class CurveConf:
+    """A curve of a panel: a method with overrides (``label`` may use ``{value}`` of a sweep)."""
+
+    key: str = MISSING
+    method: str = MISSING
+    label: Optional[str] = None
     overrides: List[str] = field(default_factory=list)
+    sweep: Optional[SweepConf] = None
+
+
+@dataclass
+class PanelConf:
+    """A panel: a dataset (``dataset=`` override) and/or overrides, and its curves (the
+    figure's ``methods`` when it lists none)."""
+
+    dataset: Optional[str] = None
+    title: Optional[str] = None
+    overrides: List[str] = field(default_factory=list)
+    curves: List[CurveConf] = field(default_factory=list)
+
+
+@dataclass
+class ReachConf:
+    """When the plotted metric first drops to ``level``: what a sweep's best value is chosen
+    by, and what ``<id>_reach.csv`` reports for every curve."""
+
+    level: float = MISSING
 
 
 @dataclass
@@ -284,7 +252,8 @@ class FigureConf:
     paper: str = MISSING
     kind: str = MISSING
     panels: List[PanelConf] = MISSING
-    methods: List[str] = MISSING
+    # The curves of every panel that lists none of its own: one per method.
+    methods: List[str] = field(default_factory=list)
     # The multiplier grid of every method that ``grids`` does not name.
     grid: Optional[List[float]] = None
     # Per-method (client, server) grids of the local methods: their runs' replicas are
@@ -295,11 +264,18 @@ class FigureConf:
     # Overrides for every run of the figure (e.g. run.record_every).
     run_overrides: List[str] = field(default_factory=list)
     select: SelectConf = MISSING
+    # The x axis and the plotted metric (gradcomp.report.axes); y null: select.metric.
+    x: str = "passes"
+    y: Optional[str] = None
+    # Draw each curve's theorem bound (rate^k + floor, where its method states one).
+    bounds: bool = False
+    reach: Optional[ReachConf] = None
     panel_title: str = MISSING
     xlabel: str = MISSING
     ylabel: str = MISSING
-    xlim: List[float] = MISSING
+    xlim: Optional[List[float]] = None
     ylim: Optional[List[float]] = None
+    xscale: str = "linear"
     caption: str = MISSING
     deviations: List[str] = field(default_factory=list)
 
@@ -309,7 +285,9 @@ class TableConf:
     id: str = MISSING
     paper: str = MISSING
     kind: str = MISSING
-    datasets: List[str] = MISSING
+    datasets: List[str] = field(default_factory=list)
+    # kind: iteration_complexity: the overrides that give the problem and compressor evaluated
+    overrides: List[str] = field(default_factory=list)
     title: str = MISSING
     caption: str = MISSING
     columns: List[str] = field(default_factory=list)
@@ -319,6 +297,10 @@ class TableConf:
     rows: List[Dict[str, Any]] = field(default_factory=list)
     # The figure whose runs give "rounds needed in our runs" (rows name their method by `run`).
     runs_from: Optional[str] = None
+    # kind: iteration_complexity: delta of the shift's biased part, and Rand-DIANA's p (null:
+    # 1/(omega+1))
+    delta: float = 0.0
+    p: Optional[float] = None
 
 
 @dataclass
@@ -334,6 +316,9 @@ class ClaimConf:
     # A claim about the end of a long run (a plateau after 5000 data passes) is binding only
     # at scales running at least this many; below, its outcome is reported as indicative.
     min_epochs: int = 0
+    # The scales at which the claim binds (null: every scale with at least min_epochs); a claim
+    # about runs that must reach a tolerance binds only where they can (the shift claims).
+    binding_scales: Optional[List[str]] = None
     note: str = ""
 
 
@@ -375,10 +360,6 @@ class Config:
 
 _SCHEMAS = {
     None: ("base_config", Config),
-    "dataset": ("base_dataset", DatasetConf),
-    "problem": ("base_problem", ProblemConf),
-    "compressor": ("base_compressor", CompressorConf),
-    "method": ("base_method", MethodConf),
     "scale": ("base_scale", ScaleConf),
     "figure": ("base_figure", FigureConf),
     "table": ("base_table", TableConf),
@@ -386,33 +367,29 @@ _SCHEMAS = {
 }
 
 
-_COMPRESSOR_SCHEMAS = {
-    "base_dithering": DitheringConf,
-    "base_natural": NaturalConf,
-    "base_cq": CQConf,
-    "base_permk_cq": PermKCQConf,
-    "base_drive": DriveConf,
-    "base_induced": InducedConf,
-    "base_sparse_dithering": SparseDitheringConf,
-    "base_spherical": SphericalConf,
-    "base_iscc": ISCCConf,
-}
+def plugin_schemas() -> list[tuple[str, str, type]]:
+    """``(group, name, schema)`` of every plug-in's config schema, from the registries."""
+    from .compressors import COMPRESSORS
+    from .data import DATA_SOURCES
+    from .methods import METHODS
+    from .problems import PROBLEMS
+
+    out = []
+    for group, reg in (("dataset", DATA_SOURCES), ("problem", PROBLEMS), ("compressor", COMPRESSORS),
+                       ("method", METHODS)):
+        for _, entry in reg.items():
+            out.append((group, entry.schema_name, entry.schema))
+    return out
 
 
-def _register_schemas() -> None:
+def register_schemas() -> None:
     from hydra.core.config_store import ConfigStore
 
     cs = ConfigStore.instance()
     for group, (name, node) in _SCHEMAS.items():
         cs.store(group=group, name=name, node=node)
-    for name, node in _COMPRESSOR_SCHEMAS.items():
-        cs.store(group="compressor", name=name, node=node)
-
-
-def is_local(method: Any) -> bool:
-    """Whether a (plain) method config has local steps and two stepsizes."""
-    algorithm = method["algorithm"]
-    return getattr(algorithm, "value", algorithm) in LOCAL_ALGORITHMS
+    for group, name, node in plugin_schemas():
+        cs.store(group=group, name=name, node=node)
 
 
 def conf_dir() -> Path:
@@ -428,7 +405,7 @@ def composer(config_dir: Path | None = None) -> Iterator["Composer"]:
     """Context in which configs can be composed (Hydra's Compose API, once per process)."""
     from hydra import initialize_config_dir
 
-    _register_schemas()
+    register_schemas()
     with initialize_config_dir(config_dir=str(config_dir or conf_dir()), version_base="1.3"):
         yield Composer()
 

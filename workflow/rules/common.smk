@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from gradcomp.config import ConfigError  # noqa: E402
+from gradcomp.kinds import SECTIONS  # noqa: E402
 from gradcomp.pipeline.plan import load_plan, materialize, slug  # noqa: E402
 
 _overrides = config.get("overrides", [])
@@ -33,7 +34,10 @@ CODE_RUN = CODE_PROBLEM + sorted(
 CODE_MERGE = [str(_pkg / "pipeline" / "shards.py")]
 # The run ids whose trace is merged from shards, as a wildcard regex (never matches if none).
 SPLIT_RUNS = "|".join(sorted(PLAN.shards)) or "(?!)"
-CODE_REPORT = sorted(str(p) for p in (_pkg / "report").glob("*.py")) + [str(_pkg / "pipeline" / "select.py")]
+# An artifact depends on the code that plans and renders it (and a compressor study on the
+# compressors it measures).
+CODE_ARTIFACT = sorted(str(p) for d in ("report", "kinds", "compressors", "theory") for p in (_pkg / d).glob("*.py")) + [
+    str(_pkg / "pipeline" / "select.py"), str(_pkg / "seeding.py")]
 
 ARTIFACTS = PLAN.artifact_outputs()
 VERIFICATION = PLAN.verification

@@ -1,15 +1,35 @@
-"""What every compressor provides.
+"""What every compressor provides: the compressor protocol and the registry.
 
 A compressor maps a batch of client vectors ``v`` of shape ``(..., M, d)`` (client axis
 second to last; leading axes are replicas) to what the server decodes, same shape. The
 randomness is drawn once per call from a host NumPy Generator and shared by the leading
 axes (common random numbers across replicas), independently across clients.
+
+Every compressor is a subclass of one of the three classes below, which states what the
+theory of a method may assume of it, and declares its capabilities:
+
+* :class:`Unbiased`, U(omega): ``omega``;
+* :class:`Contractive`, B(delta): ``delta``;
+* :class:`Correlated`, a joint compressor of n clients in the AB-inequality: ``A``, ``B``,
+  and ``omega`` of each client's message when it is unbiased on its own;
+* ``joint``: it acts on all clients' vectors at once (built for n clients);
+* ``sparse_path``: it keeps k coordinates per client drawn by ``sample(rng, M)`` and scales
+  them by ``scale``, so a method may compute only those coordinates.
+
+It is declared once, with its config name and schema, by ``@COMPRESSORS.register(name)``
+on the class, which also provides ``from_config(cfg, d, n, cost)``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from ..config import CompressorConf, choice
+from ..registry import Registry
+
+#: Every compressor, by its config name (``compressor.name``).
+COMPRESSORS = Registry("compressor", "gradcomp.compressors", exclude=("kernels",))
 
 
 @dataclass(frozen=True)
@@ -41,7 +61,51 @@ def check_finite(xp, v, name: str = "compressor") -> None:
 # --- the classes a compressor belongs to (spec §1.2; cq Definition 1, Assumptions 4-6) ---------
 
 
-class Unbiased:
+class Compressor:
+    """The protocol (see the module docstring); subclass :class:`Unbiased`,
+    :class:`Contractive` or :class:`Correlated`, never this class directly."""
+
+    kind: str
+    name: str
+    d: int
+    #: acts on the n clients' vectors jointly (built for a given n)
+    joint = False
+    #: has ``sample(rng, M) -> (M, k)`` coordinates and ``scale``: ``C(v)_m = scale * v_m`` on them
+    sparse_path = False
+    #: the config schema (a :class:`~gradcomp.config.CompressorConf`) and its ConfigStore name
+    schema, schema_name = CompressorConf, "base_compressor"
+
+    @property
+    def client_omega(self) -> float | None:
+        """omega of each client's message when it is unbiased on its own, else None."""
+        return None
+
+    def induced_parts(self) -> tuple[float | None, float]:
+        """``(omega of the unbiased part, delta of the contractive part)``: a compressor
+        ``C + Q(. - C)`` (shift paper footnote 1) has ``(omega_Q, delta_C)``, any other
+        ``(client_omega, 0)``."""
+        return self.client_omega, 0.0
+
+    def describe(self) -> str:
+        """The class and its constant, for messages: ``Top-2 (contractive, delta = 0.0179)``."""
+        return f"{self.name} ({self.kind}, {self._constant()})"
+
+    def _constant(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, cfg, d: int, n: int | None, cost: "BitCost"):
+        """The compressor a config node describes, for dimension d and n clients."""
+        raise NotImplementedError
+
+    def compress(self, v, rng):
+        raise NotImplementedError
+
+    def bits_per_client(self) -> float:
+        raise NotImplementedError
+
+
+class Unbiased(Compressor):
     """U(omega): ``E C(x) = x`` and ``E||C(x) - x||^2 <= omega ||x||^2`` (cq Definition 1).
 
     Clients draw independently, so for n clients the set is in U(A = omega/n, B = 0)
@@ -50,33 +114,76 @@ class Unbiased:
 
     kind = "unbiased"
     omega: float
+    #: False where unbiasedness holds only approximately (DRIVE with the Hadamard rotation)
+    exactly_unbiased = True
+
+    @property
+    def client_omega(self) -> float:
+        return self.omega
 
     def ab(self, n: int) -> tuple[float, float]:
         return self.omega / n, 0.0
 
+    def _constant(self) -> str:
+        return f"U(omega = {self.omega:.4g})"
 
-class Contractive:
+
+class Contractive(Compressor):
     """B(delta): ``E||C(x) - x||^2 <= (1 - delta) ||x||^2`` with ``0 < delta <= 1``."""
 
     kind = "contractive"
     delta: float
 
+    def _constant(self) -> str:
+        return f"B(delta = {self.delta:.4g}), biased"
 
-class Correlated:
+
+class Correlated(Compressor):
     """A joint compressor of n clients' vectors ``a_1..a_n`` (client axis second to last).
 
     States the AB-inequality (cq Assumption 5, Szlendak et al. 2021)
     ``E||1/n sum C_i(a_i) - abar||^2 <= A 1/n sum ||a_i||^2 - B ||abar||^2`` through
-    ``A`` and ``B``, and whether each ``C_i`` is unbiased on its own (cq Assumption 4).
+    ``A`` and ``B``, and whether each ``C_i`` is unbiased on its own (cq Assumption 4), with
+    variance ``omega_i``.
     """
 
     kind = "correlated"
+    joint = True
     n: int
     A: float
     B: float
     individually_unbiased = True
+    omega_i: float
+
+    @property
+    def client_omega(self) -> float | None:
+        return float(self.omega_i) if self.individually_unbiased else None
 
     def ab(self, n: int) -> tuple[float, float]:
         if n != self.n:
             raise ValueError(f"{self.name} was built for n={self.n} clients, asked about n={n}")
         return self.A, self.B
+
+    def _constant(self) -> str:
+        per_client = (f", each client unbiased with omega_i = {self.omega_i:.4g}" if self.individually_unbiased
+                      else ", clients not unbiased on their own")
+        return f"n = {self.n} clients, A = {self.A:.4g}, B = {self.B:.4g}{per_client}"
+
+
+def need_n(name: str, n) -> int:
+    """The client count a joint compressor is built for (an error without one)."""
+    if n is None:
+        raise ValueError(f"compressor {name!r} acts jointly on the clients: build it with n=<number of clients>")
+    return int(n)
+
+
+config_str = choice
+
+
+def resolve_k(cfg, d: int) -> int:
+    """``k`` from ``compressor.k``, or ``floor(k_fraction * d)`` (at least 1)."""
+    if cfg.get("k") is not None:
+        return int(cfg["k"])
+    if cfg.get("k_fraction") is not None:
+        return max(1, int(math.floor(float(cfg["k_fraction"]) * d)))
+    raise ValueError("compressor needs k or k_fraction")

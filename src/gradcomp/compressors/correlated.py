@@ -17,12 +17,32 @@ the true ones as ``A``/``A_homogeneous`` and the paper's as ``A_paper`` (the pub
 
 from __future__ import annotations
 
-import numpy as np
+import enum
+from dataclasses import dataclass
 
-from .base import BitCost, Correlated, Unbiased
+import numpy as np
+from omegaconf import MISSING
+
+from ..config import CompressorConf
+from .base import COMPRESSORS, BitCost, Correlated, Unbiased, config_str, need_n
 from .batch import device, fused_elementwise, norm, prepare, safe_divide, use_fused
 
 PERMUTATIONS = ("uniform", "cyclic")
+
+
+class Permutation(enum.Enum):
+    uniform = "uniform"
+    cyclic = "cyclic"
+
+
+@dataclass
+class CQConf(CompressorConf):
+    permutation: Permutation = MISSING
+
+
+@dataclass
+class PermKCQConf(CQConf):
+    blocks: int = MISSING
 
 
 def _one_bit(xp, w, u):
@@ -48,6 +68,7 @@ def _shared_ranks(rng: np.random.Generator, d: int, m: int, permutation: str) ->
     raise ValueError(f"permutation must be one of {PERMUTATIONS}, got {permutation!r}")
 
 
+@COMPRESSORS.register("iq")
 class IQ(Unbiased):
     """Independent quantization IQ (cq Definitions 5 and 6): every client rounds every
     coordinate independently to ``l`` or ``r`` (range above), unbiasedly.
@@ -58,6 +79,10 @@ class IQ(Unbiased):
 
     bits = d + bits_per_float.
     """
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, cost)
 
     def __init__(self, d: int, cost: BitCost):
         self.d, self.cost = d, cost
@@ -79,6 +104,7 @@ class IQ(Unbiased):
         return _one_bit(xp, v, u)
 
 
+@COMPRESSORS.register("cq")
 class CQ(Correlated):
     """Correlated quantization (Suresh et al. 2022, Algorithm 1 "OneDimOneBitCQ", applied to
     every coordinate with independent permutations: cq Definition 7).
@@ -96,6 +122,12 @@ class CQ(Correlated):
 
     bits = d + bits_per_float per client (the permutations come from the shared seed).
     """
+
+    schema, schema_name = CQConf, "base_cq"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, need_n("cq", n), config_str(cfg["permutation"]), cost)
 
     def __init__(self, d: int, n: int, permutation: str, cost: BitCost):
         if permutation not in PERMUTATIONS:
@@ -124,6 +156,7 @@ def _check_n(comp, v) -> None:
         raise ValueError(f"{comp.name} was built for n={comp.n} clients, got a batch with {v.shape[-2]}")
 
 
+@COMPRESSORS.register("permk")
 class PermK(Correlated):
     """PermK (Szlendak et al. 2021), the correlated sparsifier, for any n and d.
 
@@ -144,6 +177,10 @@ class PermK(Correlated):
     bits = sparse_message(values sent, d) per client, averaged over clients (d/n values
     when d >= n; indices are free with the shared seed unless ``count_indices``).
     """
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, need_n("permk", n), cost)
 
     def __init__(self, d: int, n: int, cost: BitCost):
         self.d, self.n, self.cost = d, n, cost
@@ -189,6 +226,7 @@ class PermK(Correlated):
         return v * device(xp, self.weights(rng), v.dtype)
 
 
+@COMPRESSORS.register("permk_cq")
 class PermKCQ(Correlated):
     """PermK + CQ (cq Algorithm 3), with b blocks, b | n and b | d.
 
@@ -208,6 +246,12 @@ class PermKCQ(Correlated):
 
     bits = d/b + bits_per_float per client.
     """
+
+    schema, schema_name = PermKCQConf, "base_permk_cq"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, need_n("permk_cq", n), int(cfg["blocks"]), config_str(cfg["permutation"]), cost)
 
     def __init__(self, d: int, n: int, b: int, permutation: str, cost: BitCost):
         if b < 1 or n % b or d % b:

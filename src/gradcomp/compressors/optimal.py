@@ -8,14 +8,28 @@ definitions, and every figure that shows them must say so.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+from omegaconf import MISSING
 
-from .base import BitCost, Contractive, Unbiased
+from ..config import CompressorConf
+from .base import COMPRESSORS, BitCost, Contractive, Unbiased, resolve_k
 from .batch import device, gather_rows, norm, prepare, safe_divide, two_point
 from .randk import sample_subsets
 
 
+@dataclass
+class SparseDitheringConf(CompressorConf):
+    s: int = MISSING
+
+
+@dataclass
+class SphericalConf(CompressorConf):
+    index_bits: int = MISSING
+
+
+@COMPRESSORS.register("sparse_dithering")
 class SparseDithering(Unbiased):
     """Sparse Dithering (paper oc, RECONSTRUCTED, spec §3 [R]): Rand-k, then standard
     dithering with s levels (l2 norm of the k kept values) of the kept values.
@@ -28,6 +42,12 @@ class SparseDithering(Unbiased):
     positions when ``count_indices`` (the "efficient encoding of positions" the spec
     recalls; with a shared seed they need not travel).
     """
+
+    schema, schema_name = SparseDitheringConf, "base_sparse_dithering"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, resolve_k(cfg, d), int(cfg["s"]), cost)
 
     def __init__(self, d: int, k: int, s: int, cost: BitCost):
         if not 0 < k <= d or s < 1:
@@ -55,6 +75,7 @@ class SparseDithering(Unbiased):
         return out
 
 
+@COMPRESSORS.register("spherical")
 class SphericalCompression(Contractive):
     """Spherical Compression (paper oc, RECONSTRUCTED, spec §3 [R]).
 
@@ -73,6 +94,12 @@ class SphericalCompression(Contractive):
     """
 
     MAX_CODEBOOK = 2**24  # entries (clients x codewords x d) drawn per call
+
+    schema, schema_name = SphericalConf, "base_spherical"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, int(cfg["index_bits"]), cost)
 
     def __init__(self, d: int, b: int, cost: BitCost):
         if b < 0:

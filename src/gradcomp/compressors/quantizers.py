@@ -10,14 +10,34 @@ float for the norm (``bits_per_float`` from the config).
 
 from __future__ import annotations
 
+import enum
 import math
+from dataclasses import dataclass
 
 import numpy as np
+from omegaconf import MISSING
 
-from .base import BitCost, Unbiased
+from ..config import CompressorConf
+from .base import COMPRESSORS, BitCost, Unbiased, config_str
 from .batch import device, fused_elementwise, norm, prepare, safe_divide, two_point, use_fused
 
 NORMS = {"l2": 2, "linf": float("inf")}
+
+
+class Norm(enum.Enum):
+    l2 = "l2"
+    linf = "linf"
+
+
+@dataclass
+class DitheringConf(CompressorConf):
+    s: int = MISSING
+    norm: Norm = MISSING
+
+
+@dataclass
+class NaturalConf(CompressorConf):
+    exponent_bits: int = MISSING
 
 
 def _norm_p(name: str):
@@ -61,6 +81,7 @@ class _Dithering(Unbiased):
         raise NotImplementedError
 
 
+@COMPRESSORS.register("qsgd")
 class StandardDithering(_Dithering):
     """Standard dithering / QSGD with ``s`` levels (Alistarh et al. 2017; cq Definition 2).
 
@@ -77,6 +98,11 @@ class StandardDithering(_Dithering):
     """
 
     kernel = "dithering"
+    schema, schema_name = DitheringConf, "base_dithering"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, int(cfg["s"]), config_str(cfg["norm"]), cost)
 
     def __init__(self, d: int, s: int, p: str, cost: BitCost):
         super().__init__(d, s, p, cost, "dithering")
@@ -90,6 +116,7 @@ class StandardDithering(_Dithering):
         return level / self.s
 
 
+@COMPRESSORS.register("terngrad")
 class TernGrad(StandardDithering):
     """TernGrad (Wen et al. 2017): standard dithering with s = 1 and the l-inf norm.
 
@@ -102,12 +129,19 @@ class TernGrad(StandardDithering):
     bits = 2 d + bits_per_float (a ternary symbol in 2 bits per coordinate, and the scale).
     """
 
+    schema, schema_name = CompressorConf, "base_compressor"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, cost)
+
     def __init__(self, d: int, cost: BitCost):
         super().__init__(d, 1, "linf", cost)
         self.omega = (math.sqrt(d) - 1.0) / 2.0
         self.name = "TernGrad"
 
 
+@COMPRESSORS.register("natural")
 class NaturalCompression(Unbiased):
     """Natural compression C_nat (Horváth et al. 2019, "Natural compression for
     distributed deep learning", Theorem 1): each coordinate rounds, unbiasedly, to one of
@@ -119,6 +153,12 @@ class NaturalCompression(Unbiased):
     bits = d (1 + exponent_bits): sign and exponent, no mantissa (9 bits per coordinate
     for float32, as the paper counts).
     """
+
+    schema, schema_name = NaturalConf, "base_natural"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, int(cfg["exponent_bits"]), cost)
 
     def __init__(self, d: int, exponent_bits: int, cost: BitCost):
         self.d, self.cost, self.exponent_bits = d, cost, exponent_bits
@@ -148,6 +188,7 @@ def _round_to_powers_of_two(xp, a, u):
     return two_point(xp, low, 2 * low, 2 * m - 1, u) * (a > 0)
 
 
+@COMPRESSORS.register("natural_dithering")
 class NaturalDithering(_Dithering):
     """Natural dithering with ``s`` levels (Horváth et al. 2019; cq Definition 3).
 
@@ -164,6 +205,11 @@ class NaturalDithering(_Dithering):
     """
 
     kernel = "natural_dithering"
+    schema, schema_name = DitheringConf, "base_dithering"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, int(cfg["s"]), config_str(cfg["norm"]), cost)
 
     def __init__(self, d: int, s: int, p: str, cost: BitCost):
         super().__init__(d, s, p, cost, "natural dithering")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import namespace_of, to_device
-from .base import BitCost
+from .base import COMPRESSORS, BitCost, Unbiased, resolve_k
 
 
 #: The vectorised Floyd loop below runs k Python steps of O(n_sets k) work: the cheapest
@@ -49,10 +49,18 @@ def sample_subsets(rng: np.random.Generator, n_sets: int, d: int, k: int) -> np.
     return np.argpartition(keys, k - 1, axis=1)[:, :k]
 
 
-class RandK:
+@COMPRESSORS.register("randk")
+class RandK(Unbiased):
     """Unbiased Rand-k sparsifier, ``omega = d/k - 1``."""
 
-    kind = "unbiased"
+    sparse_path = True
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        k = resolve_k(cfg, d)
+        if k > d:
+            raise ValueError(f"compressor.k={k} exceeds the dimension d={d}")
+        return cls(d, k, cost)
 
     def __init__(self, d: int, k: int, cost: BitCost):
         if not 0 < k <= d:
@@ -88,10 +96,13 @@ class RandK:
         return out
 
 
-class Identity:
+@COMPRESSORS.register("identity")
+class Identity(Unbiased):
     """No compression, ``omega = 0``."""
 
-    kind = "unbiased"
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, cost)
 
     def __init__(self, d: int, cost: BitCost):
         self.d, self.k, self.cost = d, d, cost

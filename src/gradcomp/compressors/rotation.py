@@ -4,14 +4,28 @@ estimation"), the one-bit baseline of paper cq.
 
 from __future__ import annotations
 
+import enum
 import math
+from dataclasses import dataclass
 
 import numpy as np
+from omegaconf import MISSING
 
-from .base import BitCost, Unbiased
+from ..config import CompressorConf
+from .base import COMPRESSORS, BitCost, Unbiased, config_str
 from .batch import device, prepare, use_fused
 
 ROTATIONS = ("hadamard", "uniform")
+
+
+class Rotation(enum.Enum):
+    hadamard = "hadamard"
+    uniform = "uniform"
+
+
+@dataclass
+class DriveConf(CompressorConf):
+    rotation: Rotation = MISSING
 
 
 def fwht(xp, z):
@@ -55,6 +69,7 @@ def uniform_rotations(rng: np.random.Generator, n: int, D: int) -> np.ndarray:
     return Q * np.sign(np.diagonal(R, axis1=-2, axis2=-1))[:, None, :]
 
 
+@COMPRESSORS.register("drive")
 class Drive(Unbiased):
     """DRIVE with the unbiased scale (Vargaftik et al. 2021; official ``drive_torch/drive.py``).
 
@@ -76,6 +91,12 @@ class Drive(Unbiased):
 
     bits = D + bits_per_float.
     """
+
+    schema, schema_name = DriveConf, "base_drive"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, config_str(cfg["rotation"]), cost)
 
     def __init__(self, d: int, rotation: str, cost: BitCost):
         if rotation not in ROTATIONS:

@@ -6,12 +6,29 @@ that the average over clients is unbiased for the mean (not for each client).
 
 from __future__ import annotations
 
-import numpy as np
+import enum
+from dataclasses import dataclass
 
-from .base import Correlated
+import numpy as np
+from omegaconf import MISSING
+
+from ..config import CompressorConf
+from .base import COMPRESSORS, Correlated, config_str, need_n
 from .batch import prepare
 
 
+class Weights(enum.Enum):
+    uniform = "uniform"
+    given = "given"
+
+
+@dataclass
+class ISCCConf(CompressorConf):
+    inner: CompressorConf = MISSING
+    weights: Weights = MISSING
+
+
+@COMPRESSORS.register("iscc")
 class ISCC(Correlated):
     """ISCC (cq Appendix C.2, Lemma 4; importance sampling of Tyurin et al. 2022).
 
@@ -29,6 +46,18 @@ class ISCC(Correlated):
     """
 
     individually_unbiased = False
+    schema, schema_name = ISCCConf, "base_iscc"
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost, weights=None):
+        from . import build
+
+        n = need_n("iscc", n)
+        given = config_str(cfg["weights"]) == "given"
+        if given and weights is None:
+            raise ValueError("compressor iscc with weights=given needs build(..., weights=q), "
+                             "e.g. q_i = L_i / sum L_j")
+        return cls(build(cfg["inner"], d, n), n, weights if given else None)
 
     def __init__(self, inner, n: int, weights=None):
         if inner.kind != "unbiased":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BitCost, Contractive
+from .base import COMPRESSORS, BitCost, Contractive, resolve_k
 from .batch import device, gather_rows, keep_rows, prepare
 from .randk import sample_subsets
 
@@ -19,6 +19,7 @@ def _check_k(name: str, d: int, k: int) -> int:
     return min(k, d)  # k >= d keeps everything: the identity
 
 
+@COMPRESSORS.register("topk")
 class TopK(Contractive):
     """Top-k: keep the k coordinates of largest **magnitude** |x_j| (Alistarh et al. 2018;
     Beznosikov et al. 2020), zero the rest. Deterministic.
@@ -26,6 +27,10 @@ class TopK(Contractive):
     delta = k/d: the d - k dropped squares are the smallest, so their sum is at most
     (1 - k/d) ||x||^2. Ties are broken by the selection routine (any k of the tied ones).
     """
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, resolve_k(cfg, d), cost)
 
     def __init__(self, d: int, k: int, cost: BitCost):
         self.d, self.cost = d, cost
@@ -45,6 +50,7 @@ class TopK(Contractive):
         return keep_rows(xp, v, idx)
 
 
+@COMPRESSORS.register("scaled_randk")
 class ScaledRandK(Contractive):
     """Rand-k without the d/k scaling: ``C(x) = sum_{j in S} x_j e_j``, S a uniform
     k-subset per client (= (k/d) Rand-k, the unbiased one scaled by 1/(omega + 1)).
@@ -54,6 +60,11 @@ class ScaledRandK(Contractive):
     """
 
     scale = 1.0
+    sparse_path = True
+
+    @classmethod
+    def from_config(cls, cfg, d, n, cost):
+        return cls(d, resolve_k(cfg, d), cost)
 
     def __init__(self, d: int, k: int, cost: BitCost):
         self.d, self.cost = d, cost

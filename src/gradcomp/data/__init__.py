@@ -11,11 +11,14 @@ hetero_split, iid_split, client_label_counts
     Partition samples among clients by sorted label or at random.
 DataError, DatasetMissingError, ChecksumMismatchError, MalformedFileError
     Errors, each with a message that says what to do.
+DATA_SOURCES, load_data
+    Where a problem's rows come from (``dataset.source``: LIBSVM files, generators).
 """
 
 from .errors import ChecksumMismatchError, DataError, DatasetMissingError, MalformedFileError
 from .fetch import resolve_dataset, sha256_file
 from .libsvm import load_libsvm, map_binary_labels
+from .sources import DATA_SOURCES, load_data
 from .split import client_label_counts, hetero_split, iid_split
 
 __all__ = [
@@ -30,4 +33,6 @@ __all__ = [
     "hetero_split",
     "iid_split",
     "client_label_counts",
+    "DATA_SOURCES",
+    "load_data",
 ]

@@ -1,67 +1,34 @@
-"""Methods of the rr paper, built from a ``method`` config node.
+"""Compressed methods, one module per family; :mod:`.base` holds the protocol.
 
-Every method is (sampler, update rule, theoretical stepsize); :func:`build` wires them.
+``METHODS[algorithm]`` is the class a ``method.algorithm`` selects, ``RULES[name]`` the
+theoretical stepsize a ``method.stepsize_rule`` names and ``SAMPLERS[name]`` the
+minibatches of ``method.sampling``; :func:`build` wires them for one run.
 """
 
 from __future__ import annotations
 
-from ..config import is_local
-from ..theory.stepsizes import LOCAL_RULES, RULES, diana_alpha
-from .dcgd import DCGD
-from .diana import Diana
-from .ef21 import EF21
-from .local import LocalMethod
+import numpy as np
+
+from .base import METHODS, NEEDS, RULES, STEP_AXES, Method, Setup, refusal, replica_steps, stepsize_rule
 from .loop import ACTIVE, DIVERGED, STOPPED, Trace, optimize
-from .samplers import Reshuffling, WithReplacement
+from .metrics import DEFAULT_METRICS, METRICS, recorded
+from .samplers import SAMPLERS, build_sampler
 
-__all__ = ["ACTIVE", "DIVERGED", "STOPPED", "LocalMethod", "Trace", "build", "optimize"]
+__all__ = ["ACTIVE", "DEFAULT_METRICS", "DIVERGED", "METHODS", "METRICS", "Method", "NEEDS", "RULES",
+           "SAMPLERS", "STEP_AXES", "STOPPED", "Setup", "Trace", "build", "optimize", "recorded", "refusal",
+           "replica_steps", "stepsize_rule"]
 
 
-def build(mcfg, prob, constants, omega: float, R: int, rng_sampling):
-    """Returns ``(method, sampler, gamma_theory, eta_theory)`` for config node ``mcfg``.
-
-    ``eta_theory`` is the server stepsize of a local method, None for the others.
-    """
-    n = constants.n_steps
-    alpha = None
-    local = is_local(mcfg)
-    if local and mcfg["shifts"] not in ("none", "client"):
-        raise ValueError("local methods take shifts=none or shifts=client (one DIANA shift per client)")
-    if not local and mcfg.get("local_gradient_at") is not None:
-        raise ValueError("local_gradient_at applies to local methods only")
-    if mcfg["algorithm"] == "dcgd":
-        method = DCGD(R, prob.M, prob.d)
-    elif mcfg["algorithm"] == "diana":
-        alpha = diana_alpha(float(mcfg["alpha_scale"]), omega)
-        n_shifts = n if mcfg["shifts"] == "slot" else 1
-        method = Diana(R, prob.M, prob.d, alpha=alpha, n_shifts=n_shifts)
-    elif mcfg["algorithm"] == "ef21":
-        method = EF21(R, prob.M, prob.d, omega)
-    elif local:
-        if mcfg["shifts"] == "client":
-            alpha = diana_alpha(float(mcfg["alpha_scale"]), omega)
-        if mcfg.get("local_gradient_at") not in ("server", "local_iterate"):
-            raise ValueError("local methods need local_gradient_at=server or local_iterate")
-        method = LocalMethod(R, prob.M, prob.d, local_steps=n, message=mcfg["algorithm"],
-                             at_local_iterate=mcfg["local_gradient_at"] == "local_iterate", alpha=alpha)
-    else:
-        raise ValueError(f"unknown algorithm {mcfg['algorithm']!r}")
-
-    if mcfg["sampling"] == "with_replacement":
-        if mcfg["shifts"] == "slot":
-            raise ValueError("per-slot shifts need sampling=rr")
-        sampler = WithReplacement(prob, constants.b_m, rng_sampling)
-    else:
-        if mcfg["reshuffle"] not in ("once", "every_epoch"):
-            raise ValueError("sampling=rr needs reshuffle=once or every_epoch")
-        sampler = Reshuffling(prob, constants.b_m, n, rng_sampling,
-                              every_epoch=mcfg["reshuffle"] == "every_epoch")
-    rule = mcfg["stepsize_rule"]
-    if local:
-        if rule not in LOCAL_RULES:
-            raise ValueError(f"stepsize_rule={rule!r} is not a local-method rule; valid: {', '.join(LOCAL_RULES)}")
-        gamma, eta = LOCAL_RULES[rule](constants, omega, alpha)
-        return method, sampler, gamma, eta
-    if rule not in RULES:
-        raise ValueError(f"stepsize_rule={rule!r} is not a one-stepsize rule; valid: {', '.join(RULES)}")
-    return method, sampler, RULES[rule](constants, omega, alpha), None
+def build(mcfg: dict, prob, constants, compressor, R: int, *, rng_sampling: np.random.Generator,
+          rng: np.random.Generator, x0: np.ndarray, x_star=None, seed: int = 0,
+          bits_per_float: int = 32) -> tuple[Method, dict[str, float]]:
+    """``(method, theory)`` for the method config node ``mcfg``: the method over R replicas
+    and its theoretical stepsize per axis (``method.stepsize_rule``)."""
+    cls = METHODS[str(mcfg["algorithm"])]
+    sampler = build_sampler(mcfg, prob, constants, rng_sampling)
+    setup = Setup(cfg=mcfg, problem=prob, constants=constants, compressor=compressor, sampler=sampler,
+                  rng=rng, R=R, x0=np.asarray(x0, dtype=np.float64), x_star=x_star, seed=seed,
+                  bits_per_float=bits_per_float)
+    method = cls(setup)
+    theory = RULES[str(mcfg["stepsize_rule"])](constants, compressor, method)
+    return method, theory

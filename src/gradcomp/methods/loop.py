@@ -2,156 +2,182 @@
 
 One call runs R replicas (a stepsize grid) on common random numbers: the same minibatches
 and the same compressor draws for every replica, so a 23-point grid costs one sparse
-product with 23 right-hand sides per round instead of 23 runs.
+product with 23 right-hand sides per round instead of 23 runs. The loop knows nothing of
+the method but its protocol (:class:`~gradcomp.methods.base.Method`): its stepsize axes,
+the axes that do not move its iterates, and one round at a time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
 
-from ..problems.logreg import LogisticRegression
-from .local import LocalMethod
+from .metrics import DEFAULT_METRICS, METRICS
 
 ACTIVE, STOPPED, DIVERGED = 0, 1, 2
 
 
-@dataclass
-class Trace:
-    """Metrics recorded at every ``record_every`` data passes (and at the start).
+class Trace(dict):
+    """The recorded arrays, by name (also as attributes), in the order they are stored.
 
-    ``f_gap`` and ``dist_sq`` have shape (T, R); after a replica stops (reached
-    ``stop_dist_sq``) or diverges, its later entries are NaN. ``status`` holds
+    ``passes``, ``rounds``, ``bits`` (T,): data passes, communication rounds and cumulative
+    uplink bits per client (mean over clients) at each record (and at the start). Each
+    metric (``f_gap``, ``dist_sq``, ...) has shape (T, R); after a replica stops (reached a
+    stopping tolerance) or diverges, its later entries are NaN. ``status`` holds
     ACTIVE/STOPPED/DIVERGED and ``event`` the record index where that happened (-1).
-    ``gamma`` and ``multipliers`` are the (client) stepsize of every replica; a local
-    method also records its server stepsize in ``extra["eta"]`` and
-    ``extra["eta_multipliers"]``, and in ``extra["trajectory"]`` which distinct trajectory
-    each replica follows (pairs that differ only in a gamma that does not affect the
-    iterates share one; see :func:`optimize`).
+    Stepsizes: the first axis as ``gamma`` and ``multipliers`` (R,), every other axis ``a``
+    as ``a`` and ``a_multipliers``; a method with several axes also records which distinct
+    trajectory each replica follows (``trajectory``; replicas that differ only in an axis
+    that does not move the iterates share one). ``bound_rate`` and ``bound_floor`` (R,):
+    the method's theorem bound ``rate^k + floor`` on the relative error, where it has one.
     """
 
-    passes: np.ndarray
-    rounds: np.ndarray
-    bits: np.ndarray
-    f_gap: np.ndarray
-    dist_sq: np.ndarray
-    status: np.ndarray
-    event: np.ndarray
-    gamma: np.ndarray
-    multipliers: np.ndarray
-    extra: dict = field(default_factory=dict)
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def arrays(self) -> dict:
-        out = {k: getattr(self, k) for k in
-               ("passes", "rounds", "bits", "f_gap", "dist_sq", "status", "event", "gamma", "multipliers")}
-        out.update(self.extra)
-        return out
+        return dict(self)
 
 
-def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.random.Generator, *,
-             x0: np.ndarray, gamma: np.ndarray, multipliers: np.ndarray,
+def step_keys(axes: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """``(axis, value key, multiplier key)`` of each stepsize axis in a trace."""
+    return [(a, a, "multipliers" if i == 0 else f"{a}_multipliers") for i, a in enumerate(axes)]
+
+
+def optimize(method, *, x0: np.ndarray, steps: dict[str, np.ndarray], multipliers: dict[str, np.ndarray],
              x_star: np.ndarray, f_star: float, epochs: int, record_every: int,
-             bits_per_round: int, stop_dist_sq: Optional[float], diverge_factor: float,
-             progress: Optional[Callable[[float], None]] = None,
-             coordinate_path: Optional[bool] = None,
-             eta: Optional[np.ndarray] = None, eta_multipliers: Optional[np.ndarray] = None) -> Trace:
+             stop_dist_sq: Optional[float] = None, stop_rel_dist_sq: Optional[float] = None,
+             diverge_factor: float = 1e4, metrics: tuple[str, ...] = DEFAULT_METRICS,
+             progress: Optional[Callable[[float], None]] = None) -> Trace:
     """Run ``method`` until ``epochs`` data passes; see :class:`Trace` for the output.
 
-    A :class:`~gradcomp.methods.local.LocalMethod` takes ``local_steps`` minibatches per
-    round and needs the server stepsizes ``eta`` (R,) next to the client ``gamma`` (R,).
-    When its iterates do not depend on gamma (``gamma_free``: gradients at the server
-    point, spec 6.1), one replica runs per distinct eta and every (gamma, eta) pair gets
-    the trajectory of its eta; ``extra["trajectory"]`` (R,) says which replica of the
-    distinct ones each pair follows (``arange(R)`` when none are shared).
-
-    A compressor with ``sample`` (a sparsifier such as Rand-k) takes the coordinate path:
-    gradients are computed only at the k coordinates each client sends. It draws the same
-    random numbers as ``compress``, so both paths give the same iterates (to rounding);
-    ``coordinate_path=False`` forces the dense one.
+    ``steps`` and ``multipliers`` map each of the method's axes to the stepsizes (R,) of
+    the replicas and the multipliers that made them. When the method's iterates do not
+    depend on some axes (``method.free_axes``), one replica runs per distinct value of the
+    other axes and every replica gets the trajectory of its value (``trajectory``).
 
     Replicas that stop or diverge are dropped from the computation (their rows of the
     iterate and of the method state are compacted away), so a grid whose large
     multipliers blow up early costs little more than its surviving part.
     """
-    R = len(gamma)
-    if isinstance(method, LocalMethod) and method.gamma_free and eta is not None:
-        shared = _shared_by_eta(prob, method, sampler, compressor, rng, R, eta, x0=x0, gamma=gamma,
-                                multipliers=multipliers, x_star=x_star, f_star=f_star, epochs=epochs,
-                                record_every=record_every, bits_per_round=bits_per_round,
-                                stop_dist_sq=stop_dist_sq, diverge_factor=diverge_factor,
-                                progress=progress, coordinate_path=coordinate_path,
-                                eta_multipliers=eta_multipliers)
-        if shared is not None:
-            return shared
+    axes = tuple(method.axes)
+    steps = {a: np.asarray(steps[a], dtype=np.float64) for a in axes}
+    multipliers = {a: np.asarray(multipliers[a], dtype=np.float64) for a in axes}
     x0 = np.asarray(x0, dtype=np.float64)
+    dist0 = float(np.sum((x0 - x_star) ** 2))
+    kw = dict(x0=x0, x_star=x_star, f_star=f_star, epochs=epochs, record_every=record_every,
+              stop_dist_sq=stop_dist_sq, stop_rel_dist_sq=stop_rel_dist_sq, diverge_factor=diverge_factor,
+              metrics=tuple(metrics), progress=progress)
+    bound = method.bound(steps, dist0)
+    trace = _shared(method, steps, **kw)
+    if trace is None:
+        trace = _run(method, steps, **kw)
+        if len(axes) > 1:
+            trace["trajectory"] = np.arange(len(steps[axes[0]]), dtype=np.int64)
+    for a, key, mkey in step_keys(axes):
+        trace[key] = steps[a]
+        trace[mkey] = multipliers[a]
+    if "trajectory" in trace:
+        trace["trajectory"] = trace.pop("trajectory")
+    if bound is not None:
+        trace["bound_rate"], trace["bound_floor"] = (np.broadcast_to(np.asarray(b, dtype=np.float64),
+                                                                     steps[axes[0]].shape).copy() for b in bound)
+    return trace
+
+
+def _shared(method, steps: dict, **kw) -> Optional[Trace]:
+    """Run once per distinct value of the axes that move the iterates, and give each replica
+    its value's trajectory; None when there is nothing to share."""
+    free = set(method.free_axes)
+    if not free:
+        return None
+    key_axes = [a for a in steps if a not in free]
+    R = len(next(iter(steps.values())))
+    keys = np.stack([steps[a] for a in key_axes], axis=1) if key_axes else np.zeros((R, 1))
+    _, first, pos = np.unique(keys if keys.shape[1] > 1 else keys[:, 0], axis=0 if keys.shape[1] > 1 else None,
+                              return_index=True, return_inverse=True)
+    if len(first) == R:
+        return None
+    order = np.argsort(first)              # distinct values in the order they first appear
+    reps = first[order]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    traj = rank[pos.ravel()]               # (R,) index into reps of each replica's trajectory
+    mask = np.zeros(R, dtype=bool)
+    mask[reps] = True
+    method.keep(mask)
+    sub = _run(method, {a: v[reps] for a, v in steps.items()}, **kw)
+    out = Trace()
+    for k, v in sub.items():
+        out[k] = v[:, traj] if v.ndim == 2 else (v[traj] if k in ("status", "event") else v)
+    out["trajectory"] = traj.astype(np.int64)
+    return out
+
+
+def _run(method, steps: dict, *, x0, x_star, f_star, epochs, record_every, stop_dist_sq, stop_rel_dist_sq,
+         diverge_factor, metrics, progress) -> Trace:
+    prob = method.problem
+    R = len(next(iter(steps.values())))
     live = np.arange(R)  # indices (into the full grid) of replicas still running
     X = np.tile(x0, (R, 1))
-    gam = np.asarray(gamma, dtype=np.float64).copy()
-    local = isinstance(method, LocalMethod)
-    if local != (eta is not None):
-        raise ValueError("a local method needs eta (server stepsizes); other methods take none")
-    et = np.asarray(eta, dtype=np.float64).copy() if local else None
+    st = {a: v.copy() for a, v in steps.items()}
     status = np.full(R, ACTIVE, dtype=np.int8)
     event = np.full(R, -1, dtype=np.int64)
     dist0 = float(np.sum((x0 - x_star) ** 2))
-
-    passes, rounds_log, f_log, d_log = [], [], [], []
+    fns = [(name, METRICS[name].fn) for name in metrics]
+    logs = {name: [] for name in metrics}
+    passes, rounds_log, bits_log = [], [], []
     N = prob.N
     rows_seen = 0
     rounds = 0
+    bits = 0.0
 
     def record() -> None:
-        nonlocal X, gam, et, live
-        f = prob.loss(X) - f_star
-        dsq = np.sum((X - x_star) ** 2, axis=1)
-        bad = ~np.isfinite(f) | ~np.isfinite(dsq) | (dsq > diverge_factor * dist0)
-        done = ~bad & (dsq < stop_dist_sq) if stop_dist_sq is not None else np.zeros_like(bad)
-        f_row = np.full(R, np.nan)
-        d_row = np.full(R, np.nan)
+        nonlocal X, st, live
+        vals = {name: fn(prob, X, x_star, f_star) for name, fn in fns}
+        bad = np.zeros(len(live), dtype=bool)
+        for v in vals.values():
+            bad |= ~np.isfinite(v)
+        dsq = vals.get("dist_sq")
+        if dsq is None:
+            dsq = np.sum((X - x_star) ** 2, axis=1)
+        bad |= dsq > diverge_factor * dist0
+        done = np.zeros_like(bad)
+        if stop_dist_sq is not None:
+            done |= dsq < stop_dist_sq
+        if stop_rel_dist_sq is not None:
+            done |= dsq <= stop_rel_dist_sq * dist0
+        done &= ~bad
         ok = ~bad
-        f_row[live[ok]] = f[ok]
-        d_row[live[ok]] = dsq[ok]
+        for name, v in vals.items():
+            row = np.full(R, np.nan)
+            row[live[ok]] = v[ok]
+            logs[name].append(row)
         t = len(passes)
         for mask, code in ((bad, DIVERGED), (done, STOPPED)):
             status[live[mask]] = code
             event[live[mask]] = t
         keep = ~(bad | done)
         if not keep.all():
-            X, gam, live = X[keep], gam[keep], live[keep]
-            if local:
-                et = et[keep]
+            X, live = X[keep], live[keep]
+            st = {a: v[keep] for a, v in st.items()}
             method.keep(keep)
         passes.append(rows_seen / N)
         rounds_log.append(rounds)
-        f_log.append(f_row)
-        d_log.append(d_row)
-
-    if coordinate_path is None:
-        coordinate_path = hasattr(compressor, "sample")
-    M = prob.M
-
-    def compress(v):
-        return compressor.compress(v, rng)
+        bits_log.append(bits)
 
     with np.errstate(over="ignore", invalid="ignore"):
         record()
         target = epochs * N
         next_record = record_every * N
         while rows_seen < target and len(live):
-            if local:
-                batches = [sampler.next_round()[0] for _ in range(method.local_steps)]
-                method.round(X, batches, prob, compressor, rng, gam, et, coordinate_path)
-                rows_seen += sum(b.n_rows for b in batches)
-            else:
-                batch, slot = sampler.next_round()
-                if coordinate_path and not getattr(method, "needs_dense_step", False):
-                    S = compressor.sample(rng, M)
-                    method.step_coords(X, prob.batch_grads_at(batch, X, S), S, compressor.scale, gam, slot)
-                else:
-                    method.step(X, prob.batch_grads(batch, X), compress, gam, slot)
-                rows_seen += batch.n_rows
+            rows, sent = method.round(X, st)
+            rows_seen += rows
+            bits += sent
             rounds += 1
             if rows_seen >= next_record:
                 record()
@@ -159,44 +185,9 @@ def optimize(prob: LogisticRegression, method, sampler, compressor, rng: np.rand
                 if progress is not None:
                     progress(rows_seen / N)
 
-    rounds_arr = np.asarray(rounds_log, dtype=np.int64)
-    extra = {}
-    if local:
-        extra = {"eta": np.asarray(eta, dtype=np.float64),
-                 "eta_multipliers": np.asarray(eta_multipliers, dtype=np.float64),
-                 "trajectory": np.arange(R, dtype=np.int64)}
-    return Trace(
-        passes=np.asarray(passes), rounds=rounds_arr, bits=rounds_arr * int(bits_per_round),
-        f_gap=np.asarray(f_log), dist_sq=np.asarray(d_log), status=status, event=event,
-        gamma=np.asarray(gamma, dtype=np.float64), multipliers=np.asarray(multipliers, dtype=np.float64),
-        extra=extra,
-    )
-
-
-def _shared_by_eta(prob, method, sampler, compressor, rng, R, eta, *, gamma, multipliers, eta_multipliers,
-                   **kw) -> Optional[Trace]:
-    """Run a gamma-free local method once per distinct eta and give each pair its eta's trajectory.
-
-    Returns None when every eta is distinct (nothing to share).
-    """
-    eta = np.asarray(eta, dtype=np.float64)
-    _, first, pos = np.unique(eta, return_index=True, return_inverse=True)
-    if len(first) == R:
-        return None
-    order = np.argsort(first)              # distinct etas in the order they first appear
-    reps = first[order]
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    traj = rank[pos.ravel()]               # (R,) index into reps of each pair's trajectory
-    mask = np.zeros(R, dtype=bool)
-    mask[reps] = True
-    method.keep(mask)
-    em = np.asarray(eta_multipliers, dtype=np.float64)
-    sub = optimize(prob, method, sampler, compressor, rng, gamma=np.asarray(gamma, dtype=np.float64)[reps],
-                   multipliers=np.asarray(multipliers, dtype=np.float64)[reps], eta=eta[reps],
-                   eta_multipliers=em[reps], **kw)
-    extra = dict(sub.extra, eta=eta, eta_multipliers=em, trajectory=traj.astype(np.int64))
-    return Trace(passes=sub.passes, rounds=sub.rounds, bits=sub.bits, f_gap=sub.f_gap[:, traj],
-                 dist_sq=sub.dist_sq[:, traj], status=sub.status[traj], event=sub.event[traj],
-                 gamma=np.asarray(gamma, dtype=np.float64), multipliers=np.asarray(multipliers, dtype=np.float64),
-                 extra=extra)
+    out = Trace(passes=np.asarray(passes), rounds=np.asarray(rounds_log, dtype=np.int64),
+                bits=np.asarray(bits_log, dtype=np.float64))
+    for name in metrics:
+        out[name] = np.asarray(logs[name])
+    out["status"], out["event"] = status, event
+    return out

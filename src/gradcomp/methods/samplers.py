@@ -1,45 +1,76 @@
-"""Which rows each client uses in each round.
+"""Which rows each client uses in each round (``method.sampling``).
 
-* :class:`WithReplacement`: every round, client m draws b_m rows uniformly with
-  replacement (QSGD, DIANA; the authors' ``rs_sgd.choice(n_m, b_m, replace=True)``).
-* :class:`Reshuffling`: random reshuffling. Each epoch (or once) every client permutes
-  its rows; step j = 0..n-2 uses permutation slots [j b_m, (j+1) b_m) and the last step
-  takes all remaining rows (the authors' batching, spec 2.3).
+* ``with_replacement``: every round, client m draws b_m rows uniformly with replacement
+  (QSGD, DIANA; the authors' ``rs_sgd.choice(n_m, b_m, replace=True)``).
+* ``rr``: random reshuffling. Each epoch (or once) every client permutes its rows; step
+  j = 0..n-2 uses permutation slots [j b_m, (j+1) b_m) and the last step takes all
+  remaining rows (the authors' batching, spec 2.3).
+* ``full``: every client uses all its rows every round (full local gradients, the shift
+  paper's setting); no randomness.
 
-``next_round()`` returns ``(batch, slot)``: the round's :class:`~gradcomp.problems.logreg.Batch`
-for all clients and the minibatch slot j (used by per-slot shifts; 0 without RR).
+``next_round()`` returns ``(batch, slot)``: the round's batch of all clients (built by the
+problem, :meth:`~gradcomp.problems.rows.RowProblem.batch`) and the minibatch slot j (used by
+per-slot shifts; 0 without RR).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..problems.logreg import Batch, LogisticRegression, RowBlock
+from ..registry import ConfigError, Registry
+
+#: Every sampler, by ``method.sampling``.
+SAMPLERS = Registry("sampling")
 
 
+def build_sampler(mcfg: dict, prob, constants, rng: np.random.Generator):
+    return SAMPLERS[str(mcfg["sampling"])].from_config(mcfg, prob, constants, rng)
+
+
+def _no_slot_shifts(mcfg: dict) -> None:
+    if mcfg["shifts"] == "slot":
+        raise ConfigError(f"method {mcfg.get('name')!r}: per-slot shifts (method.shifts=slot) need sampling=rr")
+
+
+@SAMPLERS.register("with_replacement")
 class WithReplacement:
-    def __init__(self, prob: LogisticRegression, b_m: np.ndarray, rng: np.random.Generator):
+    check = staticmethod(_no_slot_shifts)
+
+    @classmethod
+    def from_config(cls, mcfg, prob, constants, rng):
+        return cls(prob, constants.b_m, rng)
+
+    def __init__(self, prob, b_m: np.ndarray, rng: np.random.Generator):
         self.prob, self.rng = prob, rng
         b_m = np.asarray(b_m, dtype=np.int64)
         self._start = np.repeat(prob.offsets[:-1], b_m)
         self._size = np.repeat(prob.n_m, b_m)
 
-    def next_round(self) -> tuple[Batch, int]:
+    def next_round(self):
         rows = self._start + self.rng.integers(0, self._size)
         return self.prob.batch(rows), 0
 
 
+@SAMPLERS.register("rr")
 class Reshuffling:
-    def __init__(self, prob: LogisticRegression, b_m: np.ndarray, n_steps: int,
-                 rng: np.random.Generator, every_epoch: bool):
+    @staticmethod
+    def check(mcfg: dict) -> None:
+        if mcfg["reshuffle"] not in ("once", "every_epoch"):
+            raise ConfigError(f"method {mcfg.get('name')!r}: sampling=rr needs method.reshuffle=once or every_epoch")
+
+    @classmethod
+    def from_config(cls, mcfg, prob, constants, rng):
+        return cls(prob, constants.b_m, constants.n_steps, rng, every_epoch=mcfg["reshuffle"] == "every_epoch")
+
+    def __init__(self, prob, b_m: np.ndarray, n_steps: int, rng: np.random.Generator, every_epoch: bool):
         self.prob, self.rng, self.n_steps, self.every_epoch = prob, rng, n_steps, every_epoch
         self.b_m = np.asarray(b_m, dtype=np.int64)
         if np.any(self.b_m * (n_steps - 1) >= prob.n_m):
             raise ValueError("batch size too large for the number of RR steps per epoch")
-        self._batches: list[Batch] | None = None
+        self._batches = None
         self._slot = 0
 
-    def _draw_epoch(self) -> list[Batch]:
+    def _draw_epoch(self) -> list:
         prob, n, M = self.prob, self.n_steps, self.prob.M
         client = prob.client_of_row
         # Independent uniform permutations of every client's rows in one sort: the keys
@@ -57,12 +88,29 @@ class Reshuffling:
         by_slot = np.empty_like(order)
         by_slot[dest] = order
         bounds = np.concatenate([start[:, 0], [prob.N]])
-        block = RowBlock(prob, by_slot)  # one gather per epoch, slots are slices
+        block = prob.row_block(by_slot)  # one gather per epoch, slots are slices
         return [block.batch(bounds[j], bounds[j + 1]) for j in range(n)]
 
-    def next_round(self) -> tuple[Batch, int]:
+    def next_round(self):
         if self._slot == 0 and (self._batches is None or self.every_epoch):
             self._batches = self._draw_epoch()
         j = self._slot
         self._slot = (j + 1) % self.n_steps
         return self._batches[j], j
+
+
+@SAMPLERS.register("full")
+class Full:
+    """Every row of every client, every round: ``grad f_m(x)`` itself (one batch, built once)."""
+
+    check = staticmethod(_no_slot_shifts)
+
+    @classmethod
+    def from_config(cls, mcfg, prob, constants, rng):
+        return cls(prob)
+
+    def __init__(self, prob):
+        self.batch = prob.batch(np.arange(prob.N))
+
+    def next_round(self):
+        return self.batch, 0

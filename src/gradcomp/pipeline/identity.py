@@ -2,8 +2,9 @@
 
 Only fields that change numbers are hashed: output roots, data locations, scale names,
 legend labels and provenance strings are left out, so relabelling a method never
-reruns it. ``SCHEMA_VERSION`` is part of every hash, so a change of hashing rules is
-explicit.
+reruns it. A schema field added after runs existed (:func:`gradcomp.config.extension`) is
+hashed only when it differs from its default, so adding it reruns nothing.
+``SCHEMA_VERSION`` is part of every hash, so a change of hashing rules is explicit.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import copy
 import hashlib
 
-from ..config import SCHEMA_VERSION, ConfigError, is_local
+from ..config import SCHEMA_VERSION, RunConf, choice, extension_defaults
 from .io import canonical_json
+from .validate import check_run, drop_undeclared_axes
 
 RUN_KEYS = ("seed", "backend", "dataset", "problem", "compressor", "method", "stepsize", "run")
 NOT_HASHED = {"method": ("label", "source", "our_choices", "compressor"), "dataset": ("url",)}
@@ -25,52 +27,38 @@ def digest(obj) -> str:
 def run_config(plain: dict) -> dict:
     """The part of a composed config (plain dict) that a run needs, with its schema version.
 
-    Fields that do not apply to the method are checked and left out (see
-    :func:`_drop_inapplicable`).
+    Checked first (:func:`gradcomp.pipeline.validate.check_run`: every choice exists, the
+    method accepts the compressor, ...), so a bad combination fails here, before any job;
+    the stepsize keys of axes the method does not have are left out.
     """
     out = {k: copy.deepcopy(plain[k]) for k in RUN_KEYS}
-    _check_compressor(out)
-    _drop_inapplicable(out)
+    check_run(out)
+    drop_undeclared_axes(out)
     out["schema_version"] = SCHEMA_VERSION
     return out
 
 
-def _check_compressor(cfg: dict) -> None:
-    """A method defined with one compressor only (``method.compressor``) refuses any other.
+def _schemas(cfg: dict) -> dict:
+    """The schema of each node of a run or problem config, from the registries."""
+    from ..compressors import COMPRESSORS
+    from ..data import DATA_SOURCES
+    from ..methods import METHODS
+    from ..problems import PROBLEMS
 
-    NASTYA is Q-NASTYA with omega = 0: with Rand-k it would run Q-NASTYA under NASTYA's name.
-    """
-    need = cfg["method"].get("compressor")
-    have = cfg["compressor"].get("name")
-    if need is not None and have != need:
-        name = cfg["method"].get("name")
-        hint = " (with compression it is Q-NASTYA: use method=q_nastya)" if name == "nastya" else ""
-        raise ConfigError(f"method {name!r} is defined with compressor={need} only, got compressor={have}{hint}")
+    out = {"dataset": DATA_SOURCES[cfg["dataset"]["source"]].schema,
+           "problem": PROBLEMS[cfg["problem"]["name"]].schema}
+    if "method" in cfg:
+        out["method"] = METHODS[cfg["method"]["algorithm"]].schema
+        out["compressor"] = COMPRESSORS[cfg["compressor"]["name"]].schema
+        out["run"] = RunConf
+    return out
 
 
-def _drop_inapplicable(cfg: dict) -> None:
-    """Keep the local-method fields only in the run configs of local methods.
-
-    ``method.local_gradient_at`` and ``stepsize.server_multiplier/server_grid`` were added
-    with the local methods. A method with one stepsize has no use for them, so they must be
-    at their neutral values (null, 1.0, null) and are removed: the run configs, and so the
-    run ids, of such methods are what they were before these fields existed.
-    """
-    method, step = cfg["method"], cfg["stepsize"]
-    name = method.get("name")
-    if is_local(method):
-        if method.get("local_gradient_at") is None:
-            raise ConfigError(f"method {name!r} has local steps: set method.local_gradient_at "
-                              "to server (the authors' code) or local_iterate (the paper)")
-        return
-    if method.get("local_gradient_at") is not None:
-        raise ConfigError(f"method {name!r} has no local steps: method.local_gradient_at must be null")
-    if step.get("server_grid") is not None or float(step.get("server_multiplier", 1.0)) != 1.0:
-        raise ConfigError(f"method {name!r} has a single stepsize: stepsize.server_multiplier and "
-                          "stepsize.server_grid apply to local methods only (leave them at 1.0 / null)")
-    method.pop("local_gradient_at", None)
-    step.pop("server_multiplier", None)
-    step.pop("server_grid", None)
+def _drop_extension_defaults(node: dict, schema) -> None:
+    for key, default in extension_defaults(schema).items():
+        if key in node and node[key] == (default if default is None or isinstance(default, (int, float, str))
+                                          else choice(default)):
+            del node[key]
 
 
 def _hashed(cfg: dict) -> dict:
@@ -78,6 +66,8 @@ def _hashed(cfg: dict) -> dict:
     for node, keys in NOT_HASHED.items():
         for k in keys:
             h.get(node, {}).pop(k, None)
+    for node, schema in _schemas(cfg).items():
+        _drop_extension_defaults(h[node], schema)
     return h
 
 

@@ -79,25 +79,13 @@ def job_merge(args) -> None:
     merge_to_dir(args.dir)
 
 
-def job_figure(args) -> None:
-    from ..report.figures import build_figure
+def job_artifact(args) -> None:
+    """A figure, table or compressor study: its kind renders the doc the plan wrote."""
+    from ..kinds import SECTIONS
     from . import io
 
-    build_figure(io.read_json(args.spec))
-
-
-def job_table(args) -> None:
-    from ..report.tables import build_table
-    from . import io
-
-    build_table(io.read_json(args.spec))
-
-
-def job_study(args) -> None:
-    from ..report.compressor_studies import build_study
-    from . import io
-
-    build_study(io.read_json(args.spec))
+    doc = io.read_json(args.spec)
+    SECTIONS[doc["section"]][1][doc["kind"]].build(doc)
 
 
 def job_verify(args) -> None:
@@ -129,13 +117,10 @@ def main(argv: list[str] | None = None) -> None:
         s = sub.add_parser(name)
         s.add_argument("dir")
         s.set_defaults(fn=fn)
-    for name, fn in (("figure", job_figure), ("table", job_table)):
+    for name in ("figure", "table", "study"):
         s = sub.add_parser(name)
         s.add_argument("spec")
-        s.set_defaults(fn=fn)
-    s = sub.add_parser("study")
-    s.add_argument("spec")
-    s.set_defaults(fn=job_study)
+        s.set_defaults(fn=job_artifact)
     s = sub.add_parser("verify")
     s.add_argument("specs", nargs="+")
     s.add_argument("--out", required=True)

@@ -11,32 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import compressors
-from ..config import ConfigError, composer, to_plain
+from ..config import composer, to_plain
+from ..kinds import SECTIONS, ArtifactPlan
 from . import io
 from .identity import problem_config, problem_id, run_config, run_id
 from .run import multipliers_of
 from .shards import plan_shards
-from .studies import StudyPlan, plan_study, study_doc
-
-
-@dataclass
-class FigurePlan:
-    spec: dict
-    panels: list[dict]  # {dataset, k, runs: {method: rid}, labels: {method: label}}
-    outputs: dict[str, str]
-
-
-@dataclass
-class TablePlan:
-    spec: dict
-    problems: list[list[str]]  # [dataset, pid] in the table's row order
-    k: dict[str, int]          # dataset -> compressor k
-    outputs: dict[str, str]
-    # rr Table 1: dataset -> {method: run id} of the figure named by ``runs_from``, and that
-    # figure's selection rule (the runs' rounds are read at its chosen multiplier).
-    runs: dict[str, dict[str, str]] = field(default_factory=dict)
-    select: dict | None = None
 
 
 @dataclass
@@ -46,10 +26,9 @@ class Plan:
     runs: dict[str, dict] = field(default_factory=dict)
     run_problem: dict[str, str] = field(default_factory=dict)
     problems: dict[str, dict] = field(default_factory=dict)
-    figures: dict[str, FigurePlan] = field(default_factory=dict)
-    tables: dict[str, TablePlan] = field(default_factory=dict)
+    # artifacts.<section> -> {id: ArtifactPlan}, for the sections of gradcomp.kinds.SECTIONS
+    sections: dict[str, dict[str, ArtifactPlan]] = field(default_factory=lambda: {s: {} for s in SECTIONS})
     claims: dict[str, dict] = field(default_factory=dict)
-    studies: dict[str, StudyPlan] = field(default_factory=dict)
     # A run split into jobs (``jobs.max_replicas``): rid -> {"runs": [shard rids], "index":
     # [[client-grid positions]], "per_gamma": E}; its trace is merged from the shards'.
     shards: dict[str, dict] = field(default_factory=dict)
@@ -72,23 +51,32 @@ class Plan:
         return f"{self.results_root}/plan/{self.base['scale']['name']}/{kind}/{slug(ident)}.json"
 
     @property
+    def figures(self) -> dict[str, ArtifactPlan]:
+        return self.sections["figures"]
+
+    @property
+    def tables(self) -> dict[str, ArtifactPlan]:
+        return self.sections["tables"]
+
+    @property
+    def studies(self) -> dict[str, ArtifactPlan]:
+        return self.sections["compressor_studies"]
+
+    def artifacts(self):
+        """``(section, rule prefix, id, ArtifactPlan)`` of every artifact, in config order."""
+        for name, (_, _, prefix) in SECTIONS.items():
+            for ident, ap in self.sections[name].items():
+                yield name, prefix, ident, ap
+
+    @property
     def verification(self) -> str:
         return f"{self.figures_root}/VERIFICATION.md"
 
     def artifact_outputs(self) -> list[str]:
-        out = []
-        for fp in self.figures.values():
-            out += list(fp.outputs.values())
-        for tp in self.tables.values():
-            out += list(tp.outputs.values())
-        for sp in self.studies.values():
-            out += list(sp.outputs.values())
-        return out
+        return [p for _, _, _, ap in self.artifacts() for p in ap.outputs.values()]
 
     def papers(self) -> list[str]:
-        return sorted({f.spec["paper"] for f in self.figures.values()}
-                      | {t.spec["paper"] for t in self.tables.values()}
-                      | {s.spec["paper"] for s in self.studies.values()})
+        return sorted({ap.spec["paper"] for _, _, _, ap in self.artifacts()})
 
 
 def slug(ident: str) -> str:
@@ -96,110 +84,82 @@ def slug(ident: str) -> str:
     return ident.replace("/", "_")
 
 
-def _from_top(grid: list, stride: int) -> list:
-    """Every ``stride``-th value of an ascending grid counted down from its largest value.
+class Planner:
+    """What an artifact kind plans with: compose configs, add runs and problems.
 
-    A 2-D grid thinned for a short preview keeps its largest multipliers: over a tenth of
-    the epochs they are the ones that can win (the smallest barely move).
+    ``compose`` is memoised by its overrides: figures that share runs (a companion figure
+    and the figure it extends) compose each run once.
     """
-    return grid[::-1][::stride][::-1]
 
+    def __init__(self, plan: Plan, compose):
+        self.plan = plan
+        self._compose = compose
+        self._memo: dict[tuple[str, ...], dict] = {}
 
-def _grid_txt(grid: list) -> str:
-    """A multiplier list in Hydra's grammar, with the float formatting run ids were made with."""
-    return "[" + ",".join(repr(float(g)) for g in grid) + "]"
+    @property
+    def base(self) -> dict:
+        return self.plan.base
 
+    @property
+    def figures_root(self) -> str:
+        return self.plan.figures_root
 
-def _outputs(root: str, ident: str, exts: tuple[str, ...]) -> dict[str, str]:
-    return {ext: f"{root}/{ident}.{ext}" for ext in exts}
+    def compose(self, extra: list[str]) -> dict:
+        """The plain config of the plan's overrides plus ``extra``."""
+        key = tuple(self.plan.overrides) + tuple(extra)
+        if key not in self._memo:
+            self._memo[key] = to_plain(self._compose(list(key)))
+        return self._memo[key]
+
+    def add_run(self, extra: list[str]) -> tuple[str, dict]:
+        """Add the run of ``extra`` (checked: :func:`~gradcomp.pipeline.validate.check_run`);
+        ``(run id, full plain config)``."""
+        full = self.compose(extra)
+        rc = run_config(full)
+        rid, pid = run_id(rc), problem_id(rc)
+        plan = self.plan
+        plan.runs[rid] = rc
+        plan.run_problem[rid] = pid
+        plan.problems[pid] = problem_config(rc)
+        split = plan_shards(rc, plan.base["jobs"]["max_replicas"])
+        if split is not None:
+            shard_ids = [run_id(sc) for sc in split["configs"]]
+            for srid, sc in zip(shard_ids, split["configs"]):
+                plan.runs[srid] = sc
+                plan.run_problem[srid] = pid
+            plan.shards[rid] = {"runs": shard_ids, "index": split["index"], "per_gamma": split["per_gamma"]}
+        return rid, full
+
+    def add_problem(self, extra: list[str]) -> tuple[str, dict]:
+        """Add the problem of ``extra`` (the default run config's problem); ``(problem id, full config)``."""
+        full = self.compose(extra)
+        rc = run_config(full)
+        pid = problem_id(rc)
+        self.plan.problems[pid] = problem_config(rc)
+        return pid, full
+
+    def artifacts(self, section: str) -> dict[str, ArtifactPlan]:
+        """The artifacts of a section planned so far (a table reading a figure's runs)."""
+        return self.plan.sections[section]
 
 
 def build_plan(overrides: list[str] | None = None, config_dir: Path | None = None) -> Plan:
+    from ..verify.base import check_claims
+
     overrides = list(overrides or [])
     with composer(config_dir) as c:
         base = to_plain(c(overrides))
         plan = Plan(overrides=overrides, base=base)
-
-        def add_run(extra: list[str]) -> tuple[str, dict]:
-            full = to_plain(c(overrides + extra))
-            rc = run_config(full)
-            rid, pid = run_id(rc), problem_id(rc)
-            plan.runs[rid] = rc
-            plan.run_problem[rid] = pid
-            plan.problems[pid] = problem_config(rc)
-            split = plan_shards(rc, base["jobs"]["max_replicas"])
-            if split is not None:
-                shard_ids = [run_id(sc) for sc in split["configs"]]
-                for srid, sc in zip(shard_ids, split["configs"]):
-                    plan.runs[srid] = sc
-                    plan.run_problem[srid] = pid
-                plan.shards[rid] = {"runs": shard_ids, "index": split["index"], "per_gamma": split["per_gamma"]}
-            return rid, full
-
-        for fig in base["artifacts"]["figures"]:
-            spec = to_plain(c(overrides + [f"+figure={fig}"]))["figure"]
-            stride = int(base["scale"]["grid_stride"])
-            stride2 = int(base["scale"]["grid2d_stride"])
-            grid = spec["grid"][::stride] if spec.get("grid") else None
-            spec["grid_used"] = grid
-            grids = spec.get("grids") or {}
-            spec["grids_used"] = {m: {"grid": _from_top(g["grid"], stride2),
-                                      "server_grid": _from_top(g["server_grid"], stride2)}
-                                  for m, g in grids.items()}
-            for method in spec["methods"]:
-                if method not in grids and grid is None:
-                    raise ConfigError(f"figure {fig}: method {method!r} has no grid (set figure.grid or "
-                                      f"figure.grids.{method})")
-            panels = []
-            for panel in spec["panels"]:
-                runs, labels, k = {}, {}, None
-                for method in spec["methods"]:
-                    if method in grids:
-                        g2 = spec["grids_used"][method]
-                        steps = [f"stepsize.grid={_grid_txt(g2['grid'])}",
-                                 f"stepsize.server_grid={_grid_txt(g2['server_grid'])}"]
-                    else:
-                        steps = [f"stepsize.grid={_grid_txt(grid)}"]
-                    extra = list(spec.get("run_overrides") or [])
-                    extra += list((spec.get("method_overrides") or {}).get(method, []))
-                    rid, full = add_run([f"dataset={panel['dataset']}", f"method={method}",
-                                         *panel["overrides"], *steps, *extra])
-                    runs[method] = rid
-                    labels[method] = full["method"]["label"]
-                    k = compressors.resolve_k(full["compressor"], full["dataset"]["n_features"])
-                panels.append({"dataset": panel["dataset"], "k": k, "runs": runs, "labels": labels})
-            outs = _outputs(plan.figures_root, fig, ("png", "pdf", "csv"))
-            outs["selection"] = f"{plan.figures_root}/{fig}_selection.csv"
-            outs["caption"] = f"{plan.figures_root}/{fig}_caption.md"
-            plan.figures[fig] = FigurePlan(spec, panels, outs)
-
-        for tab in base["artifacts"]["tables"]:
-            spec = to_plain(c(overrides + [f"+table={tab}"]))["table"]
-            probs, ks = [], {}
-            for ds in spec["datasets"]:
-                full = to_plain(c(overrides + [f"dataset={ds}"]))
-                rc = run_config(full)
-                pid = problem_id(rc)
-                plan.problems[pid] = problem_config(rc)
-                probs.append([ds, pid])
-                ks[ds] = compressors.resolve_k(full["compressor"], full["dataset"]["n_features"])
-            runs, sel = {}, None
-            if spec.get("runs_from"):
-                fig = spec["runs_from"]
-                if fig not in plan.figures:
-                    raise ConfigError(f"table {tab} reads the runs of figure {fig}: add {fig} to "
-                                      "artifacts.figures (or set the table's runs_from to null)")
-                fp = plan.figures[fig]
-                runs = {p["dataset"]: dict(p["runs"]) for p in fp.panels if p["dataset"] in spec["datasets"]}
-                sel = dict(fp.spec["select"])
-            plan.tables[tab] = TablePlan(spec, probs, ks, _outputs(plan.figures_root, tab, ("md", "tex", "csv")),
-                                         runs, sel)
-
-        for sid in base["artifacts"]["compressor_studies"]:
-            plan.studies[sid] = plan_study(c, overrides, sid, base)
-
+        planner = Planner(plan, c)
+        for section, (group, kinds, _) in SECTIONS.items():
+            for ident in base["artifacts"][section]:
+                spec = planner.compose([f"+{group}={ident}"])[group]
+                kind = kinds[spec["kind"]]
+                plan.sections[section][ident] = kind.plan(ident, spec, planner)
         for paper in base["artifacts"]["claims"]:
-            plan.claims[paper] = to_plain(c(overrides + [f"+claim={paper}"]))["claim"]
+            claims = planner.compose([f"+claim={paper}"])["claim"]
+            check_claims(claims)
+            plan.claims[paper] = claims
     return plan
 
 
@@ -219,6 +179,12 @@ def claims_doc(plan: Plan, paper: str) -> dict:
             "studies": {s: {"outputs": sp.outputs} for s, sp in plan.studies.items()}}
 
 
+def artifact_doc(plan: Plan, section: str, ap: ArtifactPlan) -> dict:
+    """What an artifact's job reads: its kind, spec, the kind's plan, outputs and context."""
+    return {"section": section, "kind": ap.kind, "spec": ap.spec, **ap.doc, "outputs": ap.outputs,
+            "scale": plan.base["scale"], "results_root": plan.results_root, "seed": plan.base["seed"]}
+
+
 def materialize(plan: Plan) -> None:
     """Write what jobs read: run/problem configs, figure/table specs, the data location.
 
@@ -232,31 +198,31 @@ def materialize(plan: Plan) -> None:
         _write_if_changed(f"{plan.run_dir(rid)}/shards.json", json.dumps(spec, sort_keys=True, indent=1) + "\n")
     for pid, pc in plan.problems.items():
         _write_if_changed(f"{plan.problem_dir(pid)}/config.json", json.dumps(pc, sort_keys=True, indent=1) + "\n")
-    for fid, fp in plan.figures.items():
-        body = {"spec": fp.spec, "panels": fp.panels, "outputs": fp.outputs,
-                "scale": plan.base["scale"], "results_root": plan.results_root}
-        _write_if_changed(plan.spec_path("figure", fid), json.dumps(body, sort_keys=True, indent=1) + "\n")
-    for tid, tp in plan.tables.items():
-        body = {"spec": tp.spec, "problems": tp.problems, "k": tp.k, "outputs": tp.outputs,
-                "runs": tp.runs, "select": tp.select, "results_root": plan.results_root}
-        _write_if_changed(plan.spec_path("table", tid), json.dumps(body, sort_keys=True, indent=1) + "\n")
-    for sid, sp in plan.studies.items():
-        _write_if_changed(plan.spec_path("study", sid), json.dumps(study_doc(sp, plan.base), sort_keys=True, indent=1) + "\n")
+    for section, prefix, ident, ap in plan.artifacts():
+        body = artifact_doc(plan, section, ap)
+        _write_if_changed(plan.spec_path(prefix, ident), json.dumps(body, sort_keys=True, indent=1) + "\n")
     for paper in plan.claims:
         body = claims_doc(plan, paper)
         _write_if_changed(plan.spec_path("claims", paper), json.dumps(body, sort_keys=True, indent=1) + "\n")
     _write_if_changed(f"{plan.results_root}/data.json", json.dumps(plan.base["data"], sort_keys=True, indent=1) + "\n")
-    index = "run_id\tproblem_id\tdataset\tmethod\tcompressor\tmultipliers\tepochs\n" + "".join(
+    index = "run_id\tproblem_id\tdataset\tmethod\tcompressor\treplicas\tepochs\n" + "".join(
         f"{rid}\t{plan.run_problem[rid]}\t{rc['dataset']['name']}\t{rc['method']['name']}\t"
-        f"{rc['compressor']['name']}:k={rc['compressor']['k']},k_fraction={rc['compressor']['k_fraction']}\t"
-        f"{len(multipliers_of(rc)[0])}\t{rc['run']['epochs']}\n"
+        f"{_compressor_txt(rc['compressor'])}\t"
+        f"{len(next(iter(multipliers_of(rc).values())))}\t{rc['run']['epochs']}\n"
         for rid, rc in sorted(plan.runs.items())
     )
     _write_if_changed(f"{plan.results_root}/runs/index.tsv", index)
 
 
+def _compressor_txt(comp: dict) -> str:
+    """A compressor config in one index cell: its name and scalar settings."""
+    return comp["name"] + ":" + ",".join(f"{k}={v}" for k, v in sorted(comp.items())
+                                          if k != "name" and not isinstance(v, (dict, list)))
+
+
 def _plan_key(overrides: list[str], config_dir: Path) -> str:
-    """Everything a plan depends on: conf/ contents, overrides, the env it interpolates."""
+    """Everything a plan depends on: conf/ contents, overrides, the env it interpolates, and
+    the package's code (every plug-in's declaration takes part in planning)."""
     import hashlib
     import os
 
@@ -264,9 +230,10 @@ def _plan_key(overrides: list[str], config_dir: Path) -> str:
     for p in sorted(config_dir.rglob("*.yaml")):
         h.update(str(p.relative_to(config_dir)).encode())
         h.update(p.read_bytes())
-    for mod in ("config.py", "pipeline/plan.py", "pipeline/identity.py", "pipeline/studies.py",
-                "pipeline/shards.py", "compressors/__init__.py"):
-        h.update((Path(__file__).resolve().parents[1] / mod).read_bytes())
+    pkg = Path(__file__).resolve().parents[1]
+    for p in sorted(pkg.rglob("*.py")):
+        h.update(str(p.relative_to(pkg)).encode())
+        h.update(p.read_bytes())
     env = {k: v for k, v in os.environ.items() if k.startswith("GRADCOMP_") or k == "HOME"}
     h.update(io.canonical_json({"overrides": overrides, "env": env}).encode())
     return h.hexdigest()[:16]
@@ -279,12 +246,9 @@ def _to_json(plan: Plan) -> dict:
 
 
 def _from_json(d: dict) -> Plan:
-    plan = Plan(overrides=d["overrides"], base=d["base"], runs=d["runs"], run_problem=d["run_problem"],
-                problems=d["problems"], claims=d["claims"], shards=d.get("shards", {}))
-    plan.figures = {k: FigurePlan(**v) for k, v in d["figures"].items()}
-    plan.tables = {k: TablePlan(**v) for k, v in d["tables"].items()}
-    plan.studies = {k: StudyPlan(**v) for k, v in d.get("studies", {}).items()}
-    return plan
+    sections = {s: {k: ArtifactPlan(**v) for k, v in arts.items()} for s, arts in d["sections"].items()}
+    return Plan(overrides=d["overrides"], base=d["base"], runs=d["runs"], run_problem=d["run_problem"],
+                problems=d["problems"], sections=sections, claims=d["claims"], shards=d["shards"])
 
 
 def load_plan(overrides: list[str] | None = None, config_dir: Path | None = None,

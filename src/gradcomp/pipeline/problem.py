@@ -1,8 +1,8 @@
 """Build a federated problem from its config, and cache x*, f* and the constants.
 
 ``results/problems/<pid>/`` holds ``constants.json`` (L, mu, ..., f*), ``solution.npz``
-(x*) and ``clients.json`` (per-client class counts). The data themselves are re-read
-and re-split by every job (fast, deterministic) rather than copied.
+(x*) and ``clients.json`` (what the problem records of the split). The data themselves are
+re-read (or re-generated) and re-split by every job (fast, deterministic) rather than copied.
 """
 
 from __future__ import annotations
@@ -11,40 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import data as gdata
-from ..problems.constants import Constants, compute_constants, newton
-from ..problems.logreg import LogisticRegression, problem_from_clients
-from ..seeding import stream
+from ..data import load_data
+from ..problems import PROBLEMS, Constants
 from . import io
 from .identity import problem_id
 
 
-def load_dataset(dcfg: dict, data_cfg: dict):
-    path = gdata.resolve_dataset(
-        dcfg["name"], filename=dcfg["filename"], url=dcfg["url"], sha256=dcfg["sha256"],
-        mirror=data_cfg.get("mirror"), cache_dir=data_cfg["cache_dir"],
-        download=bool(data_cfg["download"]),
-    )
-    A, y = gdata.load_libsvm(path, n_features=int(dcfg["n_features"]))
-    if A.shape[0] != int(dcfg["n_samples"]):
-        raise gdata.DataError(
-            f"{path}: expected {dcfg['n_samples']} samples, found {A.shape[0]}"
-        )
-    return A, gdata.map_binary_labels(y)
-
-
-def build_problem(cfg: dict, data_cfg: dict) -> tuple[LogisticRegression, list[np.ndarray], np.ndarray]:
-    """``(problem, client index parts, mapped labels)`` from a run/problem config."""
-    pcfg = cfg["problem"]
-    if pcfg["name"] != "logreg":
-        raise ValueError(f"unknown problem {pcfg['name']!r}; valid: logreg")
-    A, y = load_dataset(cfg["dataset"], data_cfg)
-    M = int(pcfg["n_clients"])
-    if pcfg["split"] == "hetero":
-        parts = gdata.hetero_split(y, M)
-    else:
-        parts = gdata.iid_split(len(y), M, stream(cfg["seed"], "split"))
-    prob = problem_from_clients(A, y, parts, float(pcfg["condition_number"]))
+def build_problem(cfg: dict, data_cfg: dict):
+    """``(problem, client index parts, raw targets)`` from a run/problem config."""
+    A, y = load_data(cfg["dataset"], data_cfg)
+    prob, parts = PROBLEMS[cfg["problem"]["name"]].from_config(cfg, A, y)
     return prob, parts, y
 
 
@@ -57,11 +33,10 @@ def prepare(cfg: dict, data_cfg: dict, out_dir: str | Path) -> None:
     out_dir = Path(out_dir)
     prob, parts, y = build_problem(cfg, data_cfg)
     pcfg = cfg["problem"]
-    x_star = newton(prob, float(pcfg["solver_grad_tol"]), int(pcfg["solver_max_iter"]))
-    const = compute_constants(prob, x_star, float(pcfg["batch_fraction"]))
-    counts = gdata.client_label_counts(y, parts)
+    x_star = prob.solve(pcfg)
+    const = prob.constants(x_star, pcfg)
     io.savez(out_dir / "solution.npz", x_star=x_star)
-    io.write_json(out_dir / "clients.json", {"label_counts": np.asarray(counts).tolist()})
+    io.write_json(out_dir / "clients.json", prob.clients_summary(y, parts))
     io.write_json(out_dir / "constants.json", const.to_dict())
 
 
@@ -72,5 +47,5 @@ def load(cfg: dict, data_cfg: dict, results_root: str | Path):
         prepare(cfg, data_cfg, pdir)
     prob, _, _ = build_problem(cfg, data_cfg)
     const = Constants.from_dict(io.read_json(pdir / "constants.json"))
-    x_star = io.loadz(pdir / "solution.npz")["x_star"]
+    x_star = np.asarray(io.loadz(pdir / "solution.npz")["x_star"])
     return prob, const, x_star

@@ -9,26 +9,15 @@ from typing import Callable, Optional
 import numpy as np
 
 from .. import compressors, methods
-from ..backend import get_namespace
-from ..config import is_local
 from ..seeding import stream
 from . import io, problem
 from .provenance import provenance
 
 
-def multipliers_of(cfg: dict) -> tuple[np.ndarray, np.ndarray | None]:
-    """The stepsize multipliers of every replica: ``(gamma_mult (R,), eta_mult (R,) or None)``.
-
-    One stepsize: ``stepsize.grid`` (or the single ``multiplier``). A local method (client
-    gamma, server eta): every pair of ``grid x server_grid``, gamma-major (replica
-    ``i * len(server_grid) + j`` is ``(grid[i], server_grid[j])``).
-    """
-    s = cfg["stepsize"]
-    g = np.asarray(s["grid"] if s.get("grid") else [s["multiplier"]], dtype=np.float64)
-    if not is_local(cfg["method"]):
-        return g, None
-    e = np.asarray(s["server_grid"] if s.get("server_grid") else [s["server_multiplier"]], dtype=np.float64)
-    return np.repeat(g, len(e)), np.tile(e, len(g))
+def multipliers_of(cfg: dict) -> dict[str, np.ndarray]:
+    """The stepsize multipliers of every replica, per axis of the run's method: the Cartesian
+    product of the axes' grids, first axis major (:func:`gradcomp.methods.replica_steps`)."""
+    return methods.replica_steps(methods.METHODS[cfg["method"]["algorithm"]], cfg["stepsize"])
 
 
 def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
@@ -36,36 +25,33 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
     """Run ``cfg`` (a run config, see :func:`gradcomp.pipeline.identity.run_config`).
 
     Returns ``(trace, info)`` where ``info`` holds the derived quantities a figure needs
-    (k, omega, the theoretical stepsize, alpha).
+    (the compressor's class and constants, the theoretical stepsizes, the method's own
+    parameters).
     """
-    if cfg["backend"] != "numpy":
-        get_namespace(cfg["backend"])  # a clear error if CuPy is missing
-        raise NotImplementedError(
-            "the rr methods run on NumPy/SciPy sparse data; backend=cupy is for compressors"
-        )
     prob, const, x_star = problem.load(cfg, data_cfg, results_root)
-    comp = compressors.build(cfg["compressor"], prob.d)
-    mult, eta_mult = multipliers_of(cfg)
-    R = len(mult)
-    method, sampler, gamma0, eta0 = methods.build(
-        cfg["method"], prob, const, comp.omega, R, stream(cfg["seed"], "sampling")
+    comp = compressors.build(cfg["compressor"], prob.d, prob.M)
+    mult = multipliers_of(cfg)
+    R = len(next(iter(mult.values())))
+    seed, rcfg = cfg["seed"], cfg["run"]
+    x0 = float(rcfg["x0_std"]) * stream(seed, "x0").standard_normal(prob.d)
+    method, theory = methods.build(
+        cfg["method"], prob, const, comp, R, rng_sampling=stream(seed, "sampling"),
+        rng=stream(seed, "compressor"), x0=x0, x_star=x_star, seed=seed,
+        bits_per_float=int(cfg["compressor"]["bits_per_float"]),
     )
-    rng_q = stream(cfg["seed"], "compressor")
-    x0 = stream(cfg["seed"], "x0").standard_normal(prob.d)
-    rcfg = cfg["run"]
     trace = methods.optimize(
-        prob, method, sampler, comp, rng_q,
-        x0=x0, gamma=gamma0 * mult, multipliers=mult, x_star=x_star, f_star=const.f_star,
-        epochs=int(rcfg["epochs"]), record_every=int(rcfg["record_every"]),
-        bits_per_round=comp.bits_per_client(), stop_dist_sq=rcfg.get("stop_dist_sq"),
-        diverge_factor=float(rcfg["diverge_factor"]), progress=progress,
-        eta=None if eta0 is None else eta0 * eta_mult, eta_multipliers=eta_mult,
+        method, x0=x0, steps={a: theory[a] * m for a, m in mult.items()}, multipliers=mult,
+        x_star=x_star, f_star=const.f_star, epochs=int(rcfg["epochs"]), record_every=int(rcfg["record_every"]),
+        stop_dist_sq=rcfg.get("stop_dist_sq"), stop_rel_dist_sq=rcfg.get("stop_rel_dist_sq"),
+        diverge_factor=float(rcfg["diverge_factor"]), metrics=methods.recorded(rcfg), progress=progress,
     )
-    info = {"k": int(comp.k), "omega": float(comp.omega), "compressor": comp.name,
-            "gamma_theory": float(gamma0), "alpha": getattr(method, "alpha", None),
-            "d": int(prob.d), "M": int(prob.M)}
-    if eta0 is not None:
-        info["eta_theory"] = float(eta0)
+    omega = comp.client_omega
+    info = {"compressor": comp.name, "compressor_class": comp.describe(),
+            "omega": None if omega is None else float(omega), "bits_per_message": method.bits(),
+            "d": int(prob.d), "M": int(prob.M), **{f"{a}_theory": v for a, v in theory.items()}}
+    if comp.kind == "contractive":
+        info["delta"] = float(comp.delta)
+    info.update(method.info())
     return trace, info
 
 

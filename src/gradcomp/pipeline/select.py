@@ -27,7 +27,9 @@ def select(trace: dict, metric: str, tie_factor: float) -> Selection:
     ``tie_factor * level``; remaining ties go to the smaller multiplier (the grid is
     ascending and ``argmin`` returns the first index).
     """
-    Y = np.asarray(trace[metric], dtype=float)  # (T, R)
+    from ..report.axes import y_values
+
+    Y = y_values(trace, metric)  # (T, R)
     passes = np.asarray(trace["passes"], dtype=float)
     with np.errstate(invalid="ignore"):
         best = np.where(np.all(np.isnan(Y), axis=0), np.inf, np.nanmin(np.where(np.isnan(Y), np.inf, Y), axis=0))

@@ -1,8 +1,9 @@
 """One run's replica axis cut into several jobs (shards), and the shards merged back.
 
-A run's replicas are its stepsize pairs, gamma-major: replica ``i * E + j`` is
-``(grid[i], server_grid[j])`` with ``E = len(server_grid)`` (``E = 1`` for a method with
-one stepsize; :func:`gradcomp.pipeline.run.multipliers_of`). No computation crosses the
+A run's replicas are the product of its method's stepsize axes, first axis major:
+replica ``i * E + j`` is ``(grid[i], j-th combination of the other axes)`` with ``E`` the
+number of those combinations (``E = 1`` for a method with one stepsize;
+:func:`gradcomp.pipeline.run.multipliers_of`). No computation crosses the
 replica axis, and the sampler's and compressor's draws are shared by every replica and do
 not depend on how many there are, so a run over a sub-grid computes exactly the replicas
 of the full run that it holds. Shard ``s`` of ``S`` is the run over every ``S``-th client
@@ -14,9 +15,10 @@ events are equal); f(x_t) - f* agrees to rounding, about 1e-15 of f: the BLAS su
 :meth:`LogisticRegression.loss` take an order that depends on how many replicas are still
 live, in the unsplit run as in a shard.
 
-Not split: local methods that take their gradients at the server point. There the client
-multiplier cancels and the run computes one trajectory per server multiplier for every
-gamma (``trajectory`` in the trace); shards would repeat those trajectories.
+Not split: a method with a free axis (Q-NASTYA and DIANA-NASTYA with their gradients at the
+server point: the client multiplier cancels and the run computes one trajectory per server
+multiplier for every gamma, ``trajectory`` in the trace); shards would repeat those
+trajectories.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ConfigError, is_local
+from ..config import ConfigError
 from . import io
 from .provenance import provenance
 from .run import multipliers_of
@@ -38,7 +40,9 @@ TIME_KEYS = ("passes", "rounds", "bits")
 
 def splittable(rc: dict) -> bool:
     """Whether shards of run config ``rc`` would each compute only their own replicas."""
-    return not (is_local(rc["method"]) and rc["method"].get("local_gradient_at") == "server")
+    from ..methods import METHODS
+
+    return not METHODS[rc["method"]["algorithm"]].free_axes_for(rc["method"])
 
 
 def plan_shards(rc: dict, max_replicas: int | None) -> dict | None:
@@ -53,7 +57,7 @@ def plan_shards(rc: dict, max_replicas: int | None) -> dict | None:
         return None
     if int(max_replicas) < 1:
         raise ConfigError(f"jobs.max_replicas must be a positive integer or null, got {max_replicas}")
-    gamma_mult, _ = multipliers_of(rc)
+    gamma_mult = next(iter(multipliers_of(rc).values()))
     grid = rc["stepsize"].get("grid")
     if not grid or len(gamma_mult) <= max_replicas or not splittable(rc):
         return None

@@ -1,12 +1,11 @@
-"""Smoothness and strong-convexity constants, and x*, f* of a logistic-regression problem.
+"""Constants of a row problem (:class:`~gradcomp.problems.rows.RowProblem`), and Newton's method for x*.
 
 Definitions follow the rr paper (App. B.1) and the authors' ``data_preprocessing.py``
-(spec section 1.3), with the Hessian bound ``nabla^2 l <= aa^T / 4``:
+(spec section 1.3). The smoothness constants and mu are the problem's own
+(:meth:`smoothness`, :meth:`strong_convexity`: for logistic regression the Hessian bound
+``nabla^2 l <= aa^T / 4`` and ``mu = 2 lambda``); the noise at x* is computed here the same
+way for every row problem, from the per-sample gradients ``s_i a_i + reg x*``:
 
-* ``L   = lambda_max(1/M sum_m A_m^T A_m / (4 n_m)) + 2 lambda``,
-* ``L_m = lambda_max(A_m^T A_m / (4 n_m)) + 2 lambda`` (per client),
-* ``L_max,m = max_i ||a_mi||^2 / 4 + 2 lambda`` and ``L_max = max_m L_max,m``,
-* ``mu = 2 lambda``,
 * ``zeta_*^2 = 1/M sum_m ||grad f_m(x*)||^2``,
 * ``sigma_*^2 = 1/M sum_m 1/n_m sum_i ||grad f_mi(x*) - grad f_m(x*)||^2``,
 * ``sigma_*,n^2 = 1/n sum_i ||1/M sum_m grad f_mi(x*)||^2`` over the first
@@ -16,48 +15,18 @@ Definitions follow the rr paper (App. B.1) and the authors' ``data_preprocessing
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from .logreg import LogisticRegression, _gram
+from .base import Constants
 
 
 class SolverError(RuntimeError):
     pass
 
 
-@dataclass
-class Constants:
-    N: int
-    d: int
-    M: int
-    n_m: list[int]
-    b_m: list[int]
-    n_steps: int
-    lam: float
-    mu: float
-    L: float
-    L_m: list[float]
-    L_max_m: list[float]
-    L_max: float
-    f_star: float
-    x_star_sq_norm: float
-    grad_norm_at_x_star: float
-    zeta_sq: float
-    sigma_sq: float
-    sigma_n_sq: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Constants":
-        return cls(**d)
-
-
-def newton(prob: LogisticRegression, grad_tol: float, max_iter: int) -> np.ndarray:
+def newton(prob, grad_tol: float, max_iter: int) -> np.ndarray:
     """x* by Newton's method with backtracking (exact Hessian; d <= a few hundred).
 
     The authors used SciPy's Newton-CG with finite-difference Hessian products
@@ -93,20 +62,14 @@ def newton(prob: LogisticRegression, grad_tol: float, max_iter: int) -> np.ndarr
     )
 
 
-def compute_constants(prob: LogisticRegression, x_star: np.ndarray, batch_fraction: float) -> Constants:
-    two_lam = 2.0 * prob.lam
-    L = float(np.linalg.eigvalsh(_gram(prob.A, prob.row_weight / 4.0))[-1]) + two_lam
-    L_m, L_max_m = [], []
+def compute_constants(prob, x_star: np.ndarray, batch_fraction: float) -> Constants:
+    """The :class:`Constants` of row problem ``prob`` at its solution ``x_star``."""
+    reg = prob.reg
+    L, L_m, L_max_m = prob.smoothness()
     row_sq = np.asarray(prob.A.multiply(prob.A).sum(axis=1)).ravel()
-    for m in range(prob.M):
-        lo, hi = prob.offsets[m], prob.offsets[m + 1]
-        Am = prob.A[lo:hi]
-        w = np.full(hi - lo, 1.0 / (4.0 * (hi - lo)))
-        L_m.append(float(np.linalg.eigvalsh(_gram(Am, w))[-1]) + two_lam)
-        L_max_m.append(float(row_sq[lo:hi].max()) / 4.0 + two_lam)
 
-    # Per-sample gradients are s_i a_i + 2 lambda x*; the regulariser cancels in sigma^2.
-    s = prob.margins_weights(x_star)
+    # Per-sample gradients are s_i a_i + reg x*; the regulariser cancels in sigma^2.
+    s = prob.sample_derivatives(x_star)
     G_m = prob.client_grads(x_star)  # (M, d)
     zeta_sq = float(np.mean(np.sum(G_m**2, axis=1)))
     sa_sq = s**2 * row_sq
@@ -114,20 +77,20 @@ def compute_constants(prob: LogisticRegression, x_star: np.ndarray, batch_fracti
     for m in range(prob.M):
         lo, hi = prob.offsets[m], prob.offsets[m + 1]
         n = hi - lo
-        mean_sa = G_m[m] - two_lam * x_star
+        mean_sa = G_m[m] - reg * x_star
         sigma_sq += (sa_sq[lo:hi].sum() / n - mean_sa @ mean_sa) / prob.M
     n = int(prob.n_m.min())
     rows = (prob.offsets[:-1, None] + np.arange(n)[None, :]).ravel()  # (M * n,)
     idx_i = np.tile(np.arange(n), prob.M)
     P = sp.csr_matrix((s[rows] / prob.M, (idx_i, rows)), shape=(n, prob.N))
-    F = (P @ prob.A).toarray() + two_lam * x_star  # (n, d): grad f^i(x*)
+    F = (P @ prob.A).toarray() + reg * x_star  # (n, d): grad f^i(x*)
     sigma_n_sq = float(np.mean(np.sum(F**2, axis=1)))
 
     b_m = [int(math.floor(batch_fraction * int(nm))) for nm in prob.n_m]
     return Constants(
         N=int(prob.N), d=int(prob.d), M=int(prob.M),
         n_m=[int(v) for v in prob.n_m], b_m=b_m, n_steps=int(round(1.0 / batch_fraction)),
-        lam=prob.lam, mu=two_lam, L=L, L_m=L_m, L_max_m=L_max_m, L_max=max(L_max_m),
+        lam=prob.lam, mu=prob.strong_convexity(), L=L, L_m=L_m, L_max_m=L_max_m, L_max=max(L_max_m),
         f_star=float(prob.loss(x_star)), x_star_sq_norm=float(x_star @ x_star),
         grad_norm_at_x_star=float(np.linalg.norm(prob.grad(x_star))),
         zeta_sq=zeta_sq, sigma_sq=float(sigma_sq), sigma_n_sq=sigma_n_sq,

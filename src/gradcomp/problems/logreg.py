@@ -20,98 +20,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from omegaconf import MISSING
 from scipy.special import expit
 
-from .kernels import local_sgd_step
+from ..config import ProblemConf
+from .base import PROBLEMS, Constants, ProblemBase
+from .rows import Batch, RowBlock, RowProblem, gram, group_by_client  # noqa: F401  (RowBlock: re-export)
 
 LOSS_BLOCK = 512
 
 
 @dataclass
-class Batch:
-    """The rows of all clients used in one round, stacked client after client.
-
-    Attributes
-    ----------
-    B : csr_matrix, shape (rows, d)
-        The minibatch rows.
-    BD : csr_matrix, shape (rows, M * d)
-        The same nonzeros with row ``i`` moved to column block ``client(i)``, so that
-        ``BD.T @ W`` is every client's sum ``sum_i W_i a_i`` in one sparse product.
-    y : ndarray, shape (rows,)
-    inv_size : ndarray, shape (rows,)
-        ``1 / |B_m|`` of the client that owns the row (minibatch means per client).
-    rows : ndarray of int, shape (rows,), optional
-        The rows' indices in the problem's data (repeats allowed).
-    client_ptr : ndarray of int, shape (M + 1,), optional
-        Client m owns rows ``client_ptr[m]:client_ptr[m+1]``; None when the rows are not
-        grouped by client.
-    """
-
-    B: sp.csr_matrix
-    BD: sp.csr_matrix
-    y: np.ndarray
-    inv_size: np.ndarray
-    rows: np.ndarray | None = None
-    client_ptr: np.ndarray | None = None
-    _BDc: sp.csc_matrix | None = None
-
-    @property
-    def n_rows(self) -> int:
-        return self.B.shape[0]
-
-    @property
-    def BDc(self) -> sp.csc_matrix:
-        """``BD`` by columns (built once per batch): its columns are (client, coordinate)."""
-        if self._BDc is None:
-            self._BDc = self.BD.tocsc()
-        return self._BDc
+class LogRegConf(ProblemConf):
+    condition_number: float = MISSING
+    solver_grad_tol: float = MISSING
+    solver_max_iter: int = MISSING
 
 
-class RowBlock:
-    """Rows gathered from a CSR matrix in a given order, with their client of origin.
-
-    Gathering once and slicing contiguous ranges is how an RR epoch is cut into its
-    minibatches without re-indexing the data every round.
-    """
-
-    def __init__(self, prob: "LogisticRegression", rows: np.ndarray):
-        A = prob.A
-        rows = np.asarray(rows, dtype=np.int64)
-        start = A.indptr[rows]
-        cnt = A.indptr[rows + 1] - start
-        indptr = np.zeros(len(rows) + 1, dtype=A.indptr.dtype)
-        np.cumsum(cnt, out=indptr[1:])
-        pos = np.repeat(start - indptr[:-1], cnt) + np.arange(indptr[-1])
-        self.data = A.data[pos]
-        self.indices = A.indices[pos]
-        self.client = prob.client_of_row[rows]
-        self.shifted = self.indices + np.repeat(self.client * prob.d, cnt).astype(self.indices.dtype)
-        self.indptr = indptr
-        self.y = prob.y[rows]
-        self.rows = rows
-        self.M, self.d = prob.M, prob.d
-
-    def batch(self, lo: int = 0, hi: int | None = None) -> Batch:
-        """The :class:`Batch` of rows ``lo:hi`` of the block."""
-        hi = len(self.y) if hi is None else hi
-        a, b = self.indptr[lo], self.indptr[hi]
-        indptr = self.indptr[lo:hi + 1] - a
-        n = hi - lo
-        B = sp.csr_matrix((self.data[a:b], self.indices[a:b], indptr), shape=(n, self.d), copy=False)
-        BD = sp.csr_matrix((self.data[a:b], self.shifted[a:b], indptr),
-                           shape=(n, self.M * self.d), copy=False)
-        clients = self.client[lo:hi]
-        counts = np.bincount(clients, minlength=self.M)
-        ptr = None
-        if np.all(clients[1:] >= clients[:-1]):
-            ptr = np.zeros(self.M + 1, dtype=np.int64)
-            np.cumsum(counts, out=ptr[1:])
-        return Batch(B=B, BD=BD, y=self.y[lo:hi], inv_size=1.0 / counts[clients], rows=self.rows[lo:hi],
-                     client_ptr=ptr)
-
-
-class LogisticRegression:
+@PROBLEMS.register("logreg")
+class LogisticRegression(RowProblem, ProblemBase):
     """The federated logistic-regression objective.
 
     Parameters
@@ -125,22 +52,15 @@ class LogisticRegression:
         The regularisation weight lambda of ``lambda ||x||^2``.
     """
 
+    schema, schema_name = LogRegConf, "base_problem"
+    #: binary labels, mapped to {-1, +1}
+    label_kind = "binary"
+
     def __init__(self, A: sp.csr_matrix, y: np.ndarray, offsets: np.ndarray, lam: float):
-        self.A = sp.csr_matrix(A, dtype=np.float64)
-        self.A.sort_indices()
-        self.y = np.asarray(y, dtype=np.float64)
-        self.offsets = np.asarray(offsets, dtype=np.int64)
-        self.lam = float(lam)
-        self.N, self.d = self.A.shape
-        self.M = len(self.offsets) - 1
-        self.n_m = np.diff(self.offsets)
-        self.client_of_row = np.repeat(np.arange(self.M), self.n_m)
-        # 1 / (M n_m): the weight of each sample in f.
-        self.row_weight = 1.0 / (self.M * self.n_m[self.client_of_row])
+        super().__init__(A, y, offsets, lam)
         # diag(y) A, and its weighted column sums: the margins y a^T x in one product.
         self.Ay = sp.csr_matrix(self.A.multiply(self.y[:, None]))
         self._c = self.Ay.T @ self.row_weight
-        self._all: Batch | None = None  # every row as one Batch, built on first use
         # Blocks of at most LOSS_BLOCK rows of one client (see ``loss``).
         starts = [np.arange(lo, hi, LOSS_BLOCK) for lo, hi in zip(self.offsets[:-1], self.offsets[1:])]
         self._block_start = np.concatenate(starts)
@@ -186,112 +106,71 @@ class LogisticRegression:
         H[np.diag_indices_from(H)] += 2.0 * self.lam
         return H
 
-    def client_grads(self, x: np.ndarray) -> np.ndarray:
-        """Local full gradients ``grad f_m(x)``, shape (M, d)."""
-        batch = self.batch(np.arange(self.N))
-        return self.batch_grads(batch, x[None, :])[0]
-
-    # ---- minibatches -----------------------------------------------------------------
-    def batch(self, rows: np.ndarray) -> Batch:
-        """A :class:`Batch` from global row indices grouped by client (repeats allowed)."""
-        return RowBlock(self, rows).batch()
-
-    def _batch_weights(self, batch: Batch, X: np.ndarray) -> np.ndarray:
-        """``W_i = -y_i sigma(-y_i a_i^T x) / |B_m(i)|`` per row and replica, shape (rows, R)."""
-        return self._margin_weights(batch, batch.B @ X.T)
+    @property
+    def reg(self) -> float:
+        """``grad lambda ||x||^2 = 2 lambda x``."""
+        return 2.0 * self.lam
 
     @staticmethod
-    def _margin_weights(batch: Batch, Z: np.ndarray) -> np.ndarray:
-        """The weights ``W`` of :meth:`_batch_weights` from the products ``Z_i = a_i^T x``.
-
-        ``Z`` is overwritten (every caller passes a fresh product): no temporaries.
-        """
-        yb = batch.y[:, None]
-        W = np.multiply(Z, -yb, out=Z)
+    def _row_weights(Z: np.ndarray, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """``W_i = -y_i sigma(-y_i z_i) scale_i`` from ``Z_i = a_i^T x`` (overwritten: no temporaries)."""
+        W = np.multiply(Z, -y, out=Z)
         expit(W, out=W)
-        W *= -(yb * batch.inv_size[:, None])
+        W *= -(y * scale)
         return W
 
-    def batch_grads_at(self, batch: Batch, X: np.ndarray, S: np.ndarray) -> np.ndarray:
-        """Client ``m``'s minibatch gradient at coordinates ``S[m]`` only.
+    # ---- the protocol: data, solution, constants ------------------------------------------
+    @classmethod
+    def from_config(cls, cfg: dict, A, y: np.ndarray):
+        """Labels mapped to {-1, +1}, rows split among ``problem.n_clients`` clients, and
+        lambda from ``problem.condition_number`` (:func:`problem_from_clients`)."""
+        from ..data import map_binary_labels
+        from .base import split_clients
 
-        What a sparsifier (Rand-k) transmits depends on k coordinates per client, so
-        the backward product is restricted to those M k columns of ``BD``.
+        pcfg = cfg["problem"]
+        y = map_binary_labels(y)
+        parts = split_clients(y, pcfg, cfg["seed"])
+        return problem_from_clients(A, y, parts, float(pcfg["condition_number"])), parts
 
-        Parameters
-        ----------
-        X : ndarray, shape (R, d)
-        S : ndarray of int, shape (M, k)
+    def solve(self, pcfg: dict) -> np.ndarray:
+        from .constants import newton
 
-        Returns
-        -------
-        G : ndarray, shape (R, M, k), ``G[r, m, j] = [grad f_{m,B_m}(x_r)]_{S[m, j]}``
-        """
-        return self._grads_at_columns(batch.BDc, self._batch_weights(batch, X), X, S)
+        return newton(self, float(pcfg["solver_grad_tol"]), int(pcfg["solver_max_iter"]))
 
-    def _grads_at_columns(self, C: sp.csc_matrix, W: np.ndarray, X: np.ndarray, S: np.ndarray) -> np.ndarray:
-        """``G[r, m, j] = sum_i W[i, r] C[i, m d + S[m, j]] + 2 lambda X[r, S[m, j]]``, shape (R, M, k).
+    def constants(self, x_star: np.ndarray, pcfg: dict) -> Constants:
+        from .constants import compute_constants
 
-        ``C`` holds rows in client column blocks (a :attr:`Batch.BDc`); only the nonzeros
-        of the M k selected columns are touched.
-        """
-        R = X.shape[0]
-        M, k = S.shape
-        cols = (np.arange(M)[:, None] * self.d + S).ravel()
-        start = C.indptr[cols]
-        cnt = C.indptr[cols + 1] - start
-        ends = np.cumsum(cnt)
-        # the nonzeros of the selected columns, and which (client, coordinate) each feeds
-        pos = np.repeat(start - (ends - cnt), cnt) + np.arange(ends[-1] if len(ends) else 0)
-        pair = np.repeat(np.arange(M * k), cnt)
-        contrib = W[C.indices[pos]] * C.data[pos][:, None]  # (nnz selected, R)
-        flat = (pair[:, None] * R + np.arange(R)).ravel()
-        G = np.bincount(flat, weights=contrib.ravel(), minlength=M * k * R).reshape(M, k, R)
-        G = np.moveaxis(G, 2, 0) + (2.0 * self.lam) * X[:, S]
-        return G
+        return compute_constants(self, x_star, float(pcfg["batch_fraction"]))
 
-    def batch_grads(self, batch: Batch, X: np.ndarray) -> np.ndarray:
-        """Every client's minibatch gradient at every replica.
+    def clients_summary(self, y: np.ndarray, parts: list[np.ndarray]) -> dict:
+        from ..data import client_label_counts, map_binary_labels
 
-        ``grad f_{m,B_m}(x) = 1/|B_m| sum_{i in B_m} s_i a_i + 2 lambda x``.
+        return {"label_counts": np.asarray(client_label_counts(map_binary_labels(y), parts)).tolist()}
 
-        Parameters
-        ----------
-        X : ndarray, shape (R, d)
+    def smoothness(self) -> tuple[float, list[float], list[float]]:
+        """``(L, [L_m], [L_max,m])`` with the Hessian bound ``aa^T / 4`` (rr spec 1.3):
+        ``L = lambda_max(1/M sum_m A_m^T A_m / (4 n_m)) + 2 lambda``, ``L_m =
+        lambda_max(A_m^T A_m / (4 n_m)) + 2 lambda``, ``L_max,m = max_i ||a_mi||^2 / 4 + 2 lambda``."""
+        two_lam = 2.0 * self.lam
+        L = float(np.linalg.eigvalsh(gram(self.A, self.row_weight / 4.0))[-1]) + two_lam
+        L_m, L_max_m = [], []
+        row_sq = np.asarray(self.A.multiply(self.A).sum(axis=1)).ravel()
+        for m in range(self.M):
+            lo, hi = self.offsets[m], self.offsets[m + 1]
+            Am = self.A[lo:hi]
+            w = np.full(hi - lo, 1.0 / (4.0 * (hi - lo)))
+            L_m.append(float(np.linalg.eigvalsh(gram(Am, w))[-1]) + two_lam)
+            L_max_m.append(float(row_sq[lo:hi].max()) / 4.0 + two_lam)
+        return L, L_m, L_max_m
 
-        Returns
-        -------
-        G : ndarray, shape (R, M, d)
-        """
-        W = self._batch_weights(batch, X)
-        G = (batch.BD.T @ W).T.reshape(X.shape[0], self.M, self.d)
-        G += (2.0 * self.lam) * X[:, None, :]
-        return G
+    def strong_convexity(self) -> float:
+        """``mu = 2 lambda`` (the logistic loss is convex, the regulariser 2 lambda-strongly)."""
+        return 2.0 * self.lam
 
+    def sample_derivatives(self, x: np.ndarray) -> np.ndarray:
+        return self.margins_weights(x)
 
-    def batch_grads_local(self, batch: Batch, WT: np.ndarray) -> np.ndarray:
-        """Every client's minibatch gradient at its *own* iterate, for every replica.
-
-        Local methods keep one iterate per client and replica; row ``i`` of client ``m``
-        enters through ``a_i^T w_{r,m}``. ``BD`` places row ``i`` in the column block of
-        its client, so ``BD @ WT`` gives these products for all clients and replicas in one
-        sparse product. The replica axis is last (``WT`` is ``W`` transposed), so both
-        products read and write C-contiguous arrays and nothing is copied.
-
-        Parameters
-        ----------
-        WT : ndarray, shape (M d, R), C-contiguous
-            ``WT[m d + j, r]`` is coordinate j of client m's iterate in replica r.
-
-        Returns
-        -------
-        GT : ndarray, shape (M d, R), ``GT[m d + j, r] = [grad f_{m,B_m}(w_{r,m})]_j``
-        """
-        Wt = self._margin_weights(batch, batch.BD @ WT)
-        GT = batch.BD.T @ Wt
-        GT += (2.0 * self.lam) * WT
-        return GT
-
+    # ---- local steps ---------------------------------------------------------------------
     def local_step(self, batch: Batch, WT: np.ndarray, gamma: np.ndarray) -> None:
         """``w_{r,m} <- w_{r,m} - gamma_r grad f_{m,B_m}(w_{r,m})`` in place, ``WT`` (M d, R).
 
@@ -299,51 +178,13 @@ class LogisticRegression:
         batch's rows (:func:`~gradcomp.problems.kernels.local_sgd_step`):
         ``w <- (1 - 2 lambda gamma) w - gamma BD^T s``.
         """
+        from .kernels import local_sgd_step  # numba: imported on first use
+
         if batch.client_ptr is None:
             raise ValueError("local_step needs a batch whose rows are grouped by client")
         BD = batch.BD
         local_sgd_step(BD.indptr, BD.indices, BD.data, batch.y, batch.inv_size, batch.client_ptr, self.d,
                        WT, np.ascontiguousarray(gamma, dtype=np.float64), 2.0 * self.lam)
-
-    # ---- the server-point local epoch (rr spec 6.1) --------------------------------------
-    @property
-    def _all_rows(self) -> Batch:
-        """Every row, in data order, as one :class:`Batch` (built once)."""
-        if self._all is None:
-            self._all = self.batch(np.arange(self.N))
-        return self._all
-
-    def mean_batch_grads(self, batches: list[Batch], X: np.ndarray, S: np.ndarray | None = None) -> np.ndarray:
-        """``1/n sum_j grad f_{m,B_j}(x_r)`` over the n minibatches ``batches``, every client and replica.
-
-        What a local epoch whose gradients are all taken at the server point adds up to
-        (the authors' q-nastya.py): one weighted pass over the rows, ``w_i = sum_{j: i in
-        B_j} 1 / (n |B_{m,j}|)``, instead of n minibatch products.
-
-        Parameters
-        ----------
-        batches : list of Batch
-            With their ``rows``.
-        X : ndarray, shape (R, d)
-        S : ndarray of int, shape (M, k), optional
-            Only these coordinates of client m's vector (a sparsifier's message).
-
-        Returns
-        -------
-        G : ndarray, shape (R, M, d), or (R, M, k) at ``S``
-        """
-        n = len(batches)
-        rows = np.concatenate([b.rows for b in batches])
-        w = np.bincount(rows, weights=np.concatenate([b.inv_size for b in batches]) / n, minlength=self.N)
-        yb = self.y[:, None]
-        W = expit(-yb * (self.A @ X.T))
-        W *= -(yb * w[:, None])
-        full = self._all_rows
-        if S is not None:
-            return self._grads_at_columns(full.BDc, W, X, S)
-        G = (full.BD.T @ W).T.reshape(X.shape[0], self.M, self.d)
-        G += (2.0 * self.lam) * X[:, None, :]
-        return G
 
 
 def problem_from_clients(A: sp.csr_matrix, y: np.ndarray, parts: list[np.ndarray],
@@ -353,20 +194,14 @@ def problem_from_clients(A: sp.csr_matrix, y: np.ndarray, parts: list[np.ndarray
     ``lambda = L_nr / (2 (kappa + 1))`` with ``L_nr`` the smoothness of the unregularised
     average, so that ``L / mu = kappa + 2`` (10002 for kappa = 1e4), as the authors' code.
     """
-    order = np.concatenate(parts)
-    offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
-    A_c = sp.csr_matrix(A)[order]
-    prob = LogisticRegression(A_c, np.asarray(y)[order], offsets, lam=0.0)
+    A_c, y_c, offsets = group_by_client(A, y, parts)
+    prob = LogisticRegression(A_c, y_c, offsets, lam=0.0)
     L_nr = unregularised_smoothness(prob)
     prob.lam = L_nr / (2.0 * (condition_number + 1.0))
     return prob
 
 
-def _gram(A: sp.csr_matrix, weights: np.ndarray) -> np.ndarray:
-    return (A.T @ A.multiply(weights[:, None])).toarray()
-
-
 def unregularised_smoothness(prob: LogisticRegression) -> float:
     """``L_nr = lambda_max(1/M sum_m A_m^T A_m / (4 n_m))`` (Hessian bound ``aa^T/4``)."""
-    G = _gram(prob.A, prob.row_weight / 4.0)
+    G = gram(prob.A, prob.row_weight / 4.0)
     return float(np.linalg.eigvalsh(G)[-1])

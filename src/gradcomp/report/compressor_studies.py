@@ -19,9 +19,8 @@ from .. import compressors
 from ..pipeline import io
 from ..seeding import stream
 from ..theory import compression_bounds as bounds
-from . import style
+from . import style, tables
 from .figures import _csv
-from .tables import latex, markdown
 
 #: Entries (clients x codewords x d) of one Spherical Compression call; larger batches are split.
 _MAX_ENTRIES = 1 << 23
@@ -284,21 +283,6 @@ def _cq_bound(q, n: int, d: int) -> tuple[float, str, float | None]:
 # --- entry point ------------------------------------------------------------------------------
 
 
-def _write_table(doc: dict, header: list[str], rows: list[list]) -> None:
-    spec, outs = doc["spec"], doc["outputs"]
-    cap = f"(scale={doc['scale']['name']}, {doc['draws']} draws per entry) " + " ".join(spec["caption"].split())
-    io.write_text(outs["csv"], _csv(rows, header))
-    io.write_text(outs["md"], markdown(spec["title"], cap, header, rows))
-    io.write_text(outs["tex"], latex(spec["title"], cap, header, rows))
-
-
-def build_study(doc: dict) -> None:
-    kind = doc["spec"]["kind"]
-    if kind == "bits_vs_error":
-        build_bits_vs_error(doc)
-    elif kind == "compressor_table":
-        _write_table(doc, *compressor_table_rows(doc))
-    elif kind == "cq_table2":
-        _write_table(doc, *cq_table2_rows(doc))
-    else:
-        raise ValueError(f"unknown compressor study kind {kind!r}")
+def write_table(doc: dict, header: list[str], rows: list[list]) -> None:
+    cap = f"(scale={doc['scale']['name']}, {doc['draws']} draws per entry) " + " ".join(doc["spec"]["caption"].split())
+    tables.write_table(doc, header, rows, cap)

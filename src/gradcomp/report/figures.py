@@ -1,21 +1,25 @@
-"""Convergence figures: one panel per (dataset, compressor), one line per method.
+"""Convergence figures (``kind: convergence``): one panel per dataset or setting, one line per curve.
 
 Everything plotted comes from the run traces; the CSV next to the figure holds exactly
-the plotted points, and the selection CSV every multiplier's outcome and the winner.
+the plotted points, the selection CSV every replica's outcome and the winner, and, when the
+figure sets ``reach``, the reach CSV every curve's x at that level.
 """
 
 from __future__ import annotations
 
 import csv
 import io as _io
+import math
 import textwrap
 from pathlib import Path
 
 import numpy as np
 
+from ..methods.base import STEP_AXES
 from ..pipeline import io
 from ..pipeline.select import select
 from . import style
+from .axes import X_AXES, x_values, y_values
 
 STATUS = {0: "running", 1: "stopped", 2: "diverged"}
 
@@ -35,42 +39,50 @@ def _csv(rows: list[list], header: list[str]) -> str:
     return buf.getvalue()
 
 
+def _count(v: float):
+    """A bit count: an int when whole (every fixed-length message), else the float."""
+    return int(v) if float(v).is_integer() else float(v)
+
+
 def collect(spec_doc: dict) -> list[dict]:
-    """Per panel and method: the trace, the info and the selection."""
+    """Per panel and curve: the trace, the info and the selection."""
     spec, root = spec_doc["spec"], spec_doc["results_root"]
     sel = spec["select"]
     out = []
     for panel in spec_doc["panels"]:
         entries = []
-        for method in spec["methods"]:
-            rid = panel["runs"][method]
+        for key in panel["keys"]:
+            rid = panel["runs"][key]
             trace = io.loadz(Path(root) / "runs" / rid / "trace.npz")
             info = io.read_json(Path(root) / "runs" / rid / "info.json")
             s = select(trace, sel["metric"], float(sel["tie_factor"]))
-            entries.append({"method": method, "label": panel["labels"][method], "rid": rid,
-                            "trace": trace, "info": info, "sel": s})
+            entries.append({"method": key, "label": panel["labels"][key], "rid": rid, "trace": trace, "info": info,
+                            "sel": s, "value": panel.get("values", {}).get(key),
+                            "show": panel.get("show", {}).get(key, True)})
         out.append({"panel": panel, "entries": entries})
     return out
 
 
-def _is_local(trace: dict) -> bool:
-    return "eta_multipliers" in trace
+def extra_axes(tr: dict) -> list[str]:
+    """The stepsize axes of a trace after the first (gamma)."""
+    return [a for a in STEP_AXES if a != "gamma" and f"{a}_multipliers" in tr]
 
 
 def _shared(trace: dict, r: int) -> bool:
-    """Whether replica r's trajectory is shared with other client stepsizes (gamma-free)."""
+    """Whether replica r's trajectory is shared with other replicas (a free axis)."""
     traj = trace.get("trajectory")
     return traj is not None and int(np.sum(traj == traj[r])) > 1
 
 
 def _chosen(e: dict) -> str:
     tr, s = e["trace"], e["sel"]
-    if not _is_local(tr):
+    others = extra_axes(tr)
+    if not others:
         return f"{e['label']} x{s.multiplier:g}"
-    eta_m = float(tr["eta_multipliers"][s.index])
+    rest = ", ".join(f"{a} x{float(tr[f'{a}_multipliers'][s.index]):g}" for a in others)
     if _shared(tr, s.index):
-        return f"{e['label']} gamma any (x{s.multiplier:g} reported), eta x{eta_m:g}"
-    return f"{e['label']} gamma x{s.multiplier:g}, eta x{eta_m:g}"
+        return f"{e['label']} gamma any (x{s.multiplier:g} reported), {rest}"
+    return f"{e['label']} gamma x{s.multiplier:g}, {rest}"
 
 
 def _grids_text(spec: dict) -> str:
@@ -86,12 +98,16 @@ def _grids_text(spec: dict) -> str:
     return "; ".join(parts)
 
 
-def caption(spec_doc: dict, data: list[dict]) -> str:
+def _panel_name(panel: dict) -> str:
+    return panel.get("title") or panel["dataset"]
+
+
+def caption(spec_doc: dict, data: list[dict], best: dict) -> str:
     spec, scale = spec_doc["spec"], spec_doc["scale"]
     chosen = []
     for p in data:
-        parts = [_chosen(e) for e in p["entries"]]
-        chosen.append(f"{p['panel']['dataset']}: " + ", ".join(parts))
+        parts = [_chosen(e) for e in p["entries"] if _drawn(e, best)]
+        chosen.append(f"{_panel_name(p['panel'])}: " + ", ".join(parts))
     lines = [
         f"**{spec['id']}** (scale={scale['name']}, {scale['epochs']} data passes, "
         f"{_grids_text(spec)}). {spec['caption'].strip()}",
@@ -100,16 +116,60 @@ def caption(spec_doc: dict, data: list[dict]) -> str:
         "",
         "Multipliers chosen: " + "; ".join(chosen) + ".",
     ]
+    if best:
+        lines += ["", "Best value of each sweep (first to reach "
+                  f"{spec['y'] or spec['select']['metric']} <= {spec['reach']['level']:g}): "
+                  + "; ".join(f"{label}" for label in best.values()) + "."]
     if spec.get("deviations"):
         lines += ["", "Differences from the paper's text: " + " ".join(spec["deviations"])]
     return "\n".join(lines) + "\n"
 
 
-def _eta_cols(tr: dict, r: int) -> list:
-    """``[server multiplier, eta]`` of replica r (NaN for a method with one stepsize)."""
-    if not _is_local(tr):
-        return [float("nan"), float("nan")]
-    return [float(tr["eta_multipliers"][r]), float(tr["eta"][r])]
+def _axis_cols(tr: dict, r: int, axes: list[str]) -> list:
+    """``[multiplier, stepsize]`` of replica r on every extra axis (NaN where it has none)."""
+    out = []
+    for a in axes:
+        if f"{a}_multipliers" in tr:
+            out += [float(tr[f"{a}_multipliers"][r]), float(tr[a][r])]
+        else:
+            out += [float("nan"), float("nan")]
+    return out
+
+
+def reach_x(x: np.ndarray, y: np.ndarray, level: float) -> float:
+    """The first x at which y <= level (NaN if never)."""
+    hit = np.flatnonzero(y <= level)  # NaN compares False
+    return float(x[hit[0]]) if len(hit) else math.nan
+
+
+def _best_of_sweeps(data: list[dict], spec: dict) -> dict:
+    """``{(panel index, curve key): label}`` of each sweep's best value: the fewest x to
+    ``reach.level`` (ties: the lowest final y; none reached: the lowest y)."""
+    best = {}
+    if not spec.get("reach"):
+        return best
+    level, y_name = float(spec["reach"]["level"]), spec.get("y") or spec["select"]["metric"]
+    for i, p in enumerate(data):
+        by_key = {e["method"]: e for e in p["entries"]}
+        for sweep in p["panel"].get("sweeps", {}).values():
+            if not sweep["best"]:
+                continue
+            keys = sweep["keys"]
+
+            def score(k):
+                e = by_key[k]
+                y = y_values(e["trace"], y_name)[:, e["sel"].index]
+                x = x_values(e["trace"], e["info"], spec["x"])
+                rx = reach_x(x, y, level)
+                low = np.nanmin(np.where(np.isfinite(y), y, np.nan)) if np.isfinite(y).any() else math.inf
+                return (0, rx, low) if np.isfinite(rx) else (1, low, 0.0)
+            k = min(keys, key=score)
+            best[i, k] = by_key[k]["label"]
+    return best
+
+
+def _drawn(e: dict, best: dict, i: int | None = None) -> bool:
+    return e["show"] or any(k[1] == e["method"] and (i is None or k[0] == i) for k in best)
 
 
 def build_figure(spec_doc: dict) -> None:
@@ -117,56 +177,107 @@ def build_figure(spec_doc: dict) -> None:
 
     spec, outs = spec_doc["spec"], spec_doc["outputs"]
     data = collect(spec_doc)
+    x_name, y_name = spec.get("x", "passes"), spec.get("y") or spec["select"]["metric"]
+    x_col = X_AXES[x_name].column
+    best = _best_of_sweeps(data, spec)
     style.apply()
     n = len(data)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
-    rows, sel_rows = [], []
-    local = any(_is_local(e["trace"]) for p in data for e in p["entries"])
-    for ax, p in zip(axes[0], data):
+    rows, sel_rows, reach_rows = [], [], []
+    extra = sorted({a for p in data for e in p["entries"] for a in extra_axes(e["trace"])}, key=list(STEP_AXES).index)
+    titled = any(p["panel"].get("title") for p in data)
+    bounds = bool(spec.get("bounds"))
+    metrics = [m for m in data[0]["entries"][0]["trace"] if m in _recorded_metrics(data)]
+    for i, (ax, p) in enumerate(zip(axes[0], data)):
         panel = p["panel"]
+        lead = [panel["title"]] if titled else []
         for e in p["entries"]:
             tr, s = e["trace"], e["sel"]
-            y = tr[spec["select"]["metric"]][:, s.index]
-            x = tr["passes"]
-            ok = np.isfinite(y) & (y > 0)
-            ax.plot(x[ok], y[ok], label=e["label"], lw=1.4)
-            for t in np.flatnonzero(ok):
-                row = [panel["dataset"], e["method"], e["label"], s.multiplier,
-                       float(tr["gamma"][s.index]), float(x[t]), int(tr["rounds"][t]),
-                       int(tr["bits"][t]), float(y[t]), float(tr["dist_sq"][t, s.index])]
-                if local:
-                    row[5:5] = _eta_cols(tr, s.index)
-                rows.append(row)
+            y = y_values(tr, y_name)[:, s.index]
+            x = x_values(tr, e["info"], x_name)
+            if spec.get("reach"):
+                reach_rows.append([*lead, panel["dataset"], e["method"], e["label"], e["value"], s.multiplier,
+                                   reach_x(x, y, float(spec["reach"]["level"])), float(np.nanmin(y)),
+                                   STATUS[int(tr["status"][s.index])], int(e["show"]),
+                                   int((i, e["method"]) in best)])
             for r, m in enumerate(tr["multipliers"]):
-                row = [panel["dataset"], e["method"], e["rid"], float(m), float(tr["gamma"][r]),
-                       float(s.best[r]), float(s.reach[r]), STATUS[int(tr["status"][r])],
-                       int(r == s.index), e["info"]["gamma_theory"], e["info"]["omega"]]
-                if local:
-                    row[5:5] = _eta_cols(tr, r)
-                    row += [e["info"].get("eta_theory", float("nan")),
-                            int(tr["trajectory"][r]) if "trajectory" in tr else r]
+                row = [*lead, panel["dataset"], e["method"], e["rid"], float(m), float(tr["gamma"][r]),
+                       *_axis_cols(tr, r, extra), float(s.best[r]), float(s.reach[r]),
+                       STATUS[int(tr["status"][r])], int(r == s.index), e["info"]["gamma_theory"],
+                       float("nan") if e["info"]["omega"] is None else e["info"]["omega"]]
+                if extra:
+                    row += [e["info"].get(f"{a}_theory", float("nan")) for a in extra]
+                    row += [int(tr["trajectory"][r]) if "trajectory" in tr else r]
                 sel_rows.append(row)
+            if not _drawn(e, best, i):
+                continue
+            ok = np.isfinite(y) & (y > 0)
+            line, = ax.plot(x[ok], y[ok], label=e["label"], lw=1.4)
+            bound = None
+            if bounds and "bound_rate" in tr:
+                k = tr["rounds"].astype(float)
+                bound = tr["bound_rate"][s.index] ** k + tr["bound_floor"][s.index]
+                ax.plot(x, bound, ls="--", lw=1.0, color=line.get_color())
+            for t in np.flatnonzero(ok):
+                row = [*lead, panel["dataset"], e["method"], e["label"], s.multiplier, float(tr["gamma"][s.index]),
+                       *_axis_cols(tr, s.index, extra), float(tr["passes"][t]), int(tr["rounds"][t]),
+                       _count(tr["bits"][t]), *[float(tr[m][t, s.index]) for m in metrics]]
+                if y_name not in metrics:
+                    row.append(float(y[t]))
+                if x_col not in ("data_passes", "rounds", "bits_per_client"):
+                    row.append(_count(x[t]))
+                if bounds:
+                    row.append(float(bound[t]) if bound is not None else float("nan"))
+                rows.append(row)
         ax.set_yscale("log")
-        ax.set_xlim(*spec["xlim"])
+        if spec.get("xscale", "linear") != "linear":
+            ax.set_xscale(spec["xscale"])
+        if spec.get("xlim"):
+            ax.set_xlim(*spec["xlim"])
         if spec.get("ylim"):
             ax.set_ylim(*spec["ylim"])
-        ax.set_title(spec["panel_title"].format(dataset=panel["dataset"], k=panel["k"]))
+        ax.set_title(spec["panel_title"].format(dataset=panel["dataset"], k=panel["k"], title=panel.get("title")))
         ax.set_xlabel(spec["xlabel"])
     axes[0][0].set_ylabel(spec["ylabel"])
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
-               bbox_to_anchor=(0.5, 1.06))
-    cap = caption(spec_doc, data)
+    per_panel = [ax.get_legend_handles_labels() for ax in axes[0]]
+    if all(lab == per_panel[0][1] for _, lab in per_panel):
+        handles, labels = per_panel[0]
+        fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
+                   bbox_to_anchor=(0.5, 1.06))
+    else:
+        for ax in axes[0]:
+            ax.legend(frameon=False, fontsize=7)
+    cap = caption(spec_doc, data, best)
     fig.text(0.0, -0.02, "\n".join(textwrap.wrap(cap.replace("**", "").replace("\n\n", " "), 190)),
              ha="left", va="top", fontsize=7)
     fig.tight_layout()
     for fmt in ("png", "pdf"):
         style.save(fig, outs[fmt])
     plt.close(fig)
-    eta_head = ["server_multiplier", "eta"] if local else []
-    io.write_text(outs["csv"], _csv(rows, ["dataset", "method", "label", "multiplier", "gamma", *eta_head,
-                                           "data_passes", "rounds", "bits_per_client", "f_gap", "dist_sq"]))
+    lead_head = ["panel"] if titled else []
+    axis_head = [h for a in extra for h in (STEP_AXES[a][0], a)]
+    head = [*lead_head, "dataset", "method", "label", "multiplier", "gamma", *axis_head, "data_passes", "rounds",
+            "bits_per_client", *metrics]
+    if y_name not in metrics:
+        head.append(y_name)
+    if x_col not in ("data_passes", "rounds", "bits_per_client"):
+        head.append(x_col)
+    if bounds:
+        head.append("bound")
+    io.write_text(outs["csv"], _csv(rows, head))
+    metric = spec["select"]["metric"]
     io.write_text(outs["selection"], _csv(sel_rows, [
-        "dataset", "method", "run_id", "multiplier", "gamma", *eta_head, "best_f_gap", "passes_to_tie_level",
-        "status", "selected", "gamma_theory", "omega", *(["eta_theory", "trajectory"] if local else [])]))
+        *lead_head, "dataset", "method", "run_id", "multiplier", "gamma", *axis_head, f"best_{metric}",
+        "passes_to_tie_level", "status", "selected", "gamma_theory", "omega",
+        *([f"{a}_theory" for a in extra] + ["trajectory"] if extra else [])]))
     io.write_text(outs["caption"], cap)
+    if "reach" in outs:
+        io.write_text(outs["reach"], _csv(reach_rows, [
+            *lead_head, "dataset", "curve", "label", "value", "multiplier", f"{x_col}_to_level", f"lowest_{y_name}",
+            "status", "shown", "best_of_sweep"]))
+
+
+def _recorded_metrics(data: list[dict]) -> set:
+    from ..methods.metrics import METRICS
+
+    return {m for p in data for e in p["entries"] for m in e["trace"] if m in METRICS}

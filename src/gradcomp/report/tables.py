@@ -205,15 +205,68 @@ def latex(title: str, caption: str, header: list[str], rows: list[list]) -> str:
     return "\n".join(body) + "\n"
 
 
-def build_table(doc: dict) -> None:
+def write_table(doc: dict, header: list[str], rows: list[list], caption: str) -> None:
+    """The table as CSV, Markdown and LaTeX, from one list of rows."""
     spec, outs = doc["spec"], doc["outputs"]
-    caption = spec["caption"].strip()
-    if spec["kind"] == "complexity":
-        cells = _run_cells(doc)      # the traces are read once, for the rows and the caption
-        header, rows = rows_complexity(doc, cells)
-        caption += " " + complexity_note(doc, rows, cells)
-    else:
-        header, rows = ROWS[spec["kind"]](doc)
     io.write_text(outs["csv"], _csv(rows, header))
     io.write_text(outs["md"], markdown(spec["title"], caption, header, rows))
     io.write_text(outs["tex"], latex(spec["title"], caption, header, rows))
+
+
+def build_problem_table(doc: dict) -> None:
+    """rr Tables 2-6: ``ROWS[kind]`` of the problems' constants and splits."""
+    header, rows = ROWS[doc["spec"]["kind"]](doc)
+    write_table(doc, header, rows, doc["spec"]["caption"].strip())
+
+
+def build_complexity(doc: dict) -> None:
+    """rr Table 1 evaluated, with the rounds of the runs of ``runs_from``."""
+    cells = _run_cells(doc)      # the traces are read once, for the rows and the caption
+    header, rows = rows_complexity(doc, cells)
+    write_table(doc, header, rows, doc["spec"]["caption"].strip() + " " + complexity_note(doc, rows, cells))
+
+
+def build_iteration_complexity(doc: dict) -> None:
+    """shift Table 1 (:class:`~gradcomp.kinds.tables.IterationComplexityTable`)."""
+    from .. import compressors
+    from ..theory.shift import ShiftInputs, shift_complexity
+    from .axes import y_values
+
+    spec = doc["spec"]
+    (name, pid), = doc["problems"]
+    c, _ = _problem(doc["results_root"], pid)
+    q = compressors.build(doc["compressor"], doc["d"], doc["M"])
+    omega = float(q.client_omega)
+    p = float(spec["p"]) if spec.get("p") is not None else 1.0 / (omega + 1.0)
+    t = ShiftInputs(kappa=max(c["L_m"]) / c["mu"], omega=omega, n=int(c["M"]), delta=float(spec["delta"]), p=p)
+    eps = float(spec["epsilon"])
+    log = math.log(1.0 / eps)
+    header = ["Method", "Previous", "This paper", "previous evaluated", "this paper evaluated",
+              "this paper x log(1/eps)", "iterations of our run", "our run"]
+    rows, theory, measured = [], [], []
+    for row, rid in zip(spec["rows"], doc["row_runs"]):
+        prev = shift_complexity(row["previous_formula"], t) if row.get("previous_formula") else "-"
+        ours = shift_complexity(row["formula"], t)
+        ran, where = "-", "-"
+        if rid is not None:
+            tr = io.loadz(Path(doc["results_root"]) / "runs" / rid / "trace.npz")
+            rel = y_values(tr, "dist_sq_rel")[:, 0]
+            hit = np.flatnonzero(rel <= eps)
+            if hit.size:
+                ran = int(tr["rounds"][hit[0]])
+            else:
+                ok = np.isfinite(rel)
+                ran = Censored(f">{int(tr['rounds'][-1])} (lowest {np.min(rel[ok]):.2g})")
+            where = f"{row['run']['figure']}: {row['run']['curve']}"
+            if row.get("rank", True):
+                theory.append(ours * log)
+                measured.append(ran)
+        rows.append([row["method"], Math(row["previous"]) if row["previous"] != "-" else "-", Math(row["ours"]),
+                     prev, ours, ours * log, ran, where])
+    rho = rank_correlation(theory, measured) if len(theory) > 1 else math.nan
+    note = (f"Evaluated on {name} with {q.describe()}: kappa = max_m L_m / mu = {t.kappa:.5g}, omega = {omega:.5g}, "
+            f"n = {t.n}, delta = {t.delta:g}, p = {p:.4g}; epsilon = {eps:g} on ||x^k - x*||^2 / ||x^0 - x*||^2, "
+            f"log(1/eps) = {log:.4g}. Spearman rho between 'this paper x log(1/eps)' and our runs' iterations "
+            f"({len(theory)} rows with runs, runs that never reached epsilon tied last): "
+            + ("undefined (no spread)" if math.isnan(rho) else f"{rho:.2f}") + ".")
+    write_table(doc, header, rows, spec["caption"].strip() + " " + note)

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from ..pipeline import io
-from .compressor_claims import KINDS as COMPRESSOR_KINDS
+from .base import CLAIM_KINDS, check_claims, claim_kind  # noqa: F401  (check_claims: the plan's)
 
 
 def _read_csv(path: str) -> list[dict]:
@@ -38,6 +38,7 @@ def _table_row(ctx, claim) -> dict:
     raise KeyError(f"row {key!r} not in {claim['artifact']}")
 
 
+@claim_kind("table_value")
 def check_table_value(ctx, claim):
     p = claim["params"]
     v = float(_table_row(ctx, claim)[p["column"]])
@@ -45,12 +46,14 @@ def check_table_value(ctx, claim):
     return abs(v - target) <= unit * (1 + 1e-9), f"{v:.6g} (printed {p['printed']}, |diff| {abs(v - target):.2g} vs unit {unit:g})"
 
 
+@claim_kind("table_exact")
 def check_table_exact(ctx, claim):
     p = claim["params"]
     v = _table_row(ctx, claim)[p["column"]]
     return int(float(v)) == int(p["value"]), f"{v} (printed {p['value']})"
 
 
+@claim_kind("class_counts")
 def check_class_counts(ctx, claim):
     rows = {int(r["client"]): (int(r["label_minus_1"]), int(r["label_plus_1"]))
             for r in _read_csv(ctx["tables"][claim["artifact"]]["outputs"]["csv"])}
@@ -83,6 +86,7 @@ def _every_panel(ctx, claim, test) -> tuple[bool, str]:
             "; ".join(f"{ds}: {text}" + ("" if ok else " (no)") for ds, ok, text in results))
 
 
+@claim_kind("fig_lowest")
 def check_fig_lowest(ctx, claim):
     p = claim["params"]
 
@@ -93,6 +97,7 @@ def check_fig_lowest(ctx, claim):
     return _every_panel(ctx, claim, test)
 
 
+@claim_kind("fig_close")
 def check_fig_close(ctx, claim):
     p = claim["params"]
 
@@ -102,6 +107,7 @@ def check_fig_close(ctx, claim):
     return _every_panel(ctx, claim, test)
 
 
+@claim_kind("fig_spread")
 def check_fig_spread(ctx, claim):
     """A group of methods "close to each other": their levels span at most ``decades``."""
     p = claim["params"]
@@ -113,6 +119,7 @@ def check_fig_spread(ctx, claim):
     return _every_panel(ctx, claim, test)
 
 
+@claim_kind("fig_above")
 def check_fig_above(ctx, claim):
     p = claim["params"]
 
@@ -122,17 +129,6 @@ def check_fig_above(ctx, claim):
                                 f"max({'/'.join(p['lower'])}) {hi_low:.2e}")
     return _every_panel(ctx, claim, test)
 
-
-KINDS = {
-    "table_value": check_table_value,
-    "table_exact": check_table_exact,
-    "class_counts": check_class_counts,
-    "fig_lowest": check_fig_lowest,
-    "fig_close": check_fig_close,
-    "fig_spread": check_fig_spread,
-    "fig_above": check_fig_above,
-}
-KINDS.update(COMPRESSOR_KINDS)
 
 
 #: The artifact maps of a claims document (``pipeline.plan.claims_doc``).
@@ -149,18 +145,28 @@ def evaluate(doc: dict) -> list[dict]:
             passed, measured = False, f"not built: {claim['artifact']} is not in {', '.join(ARTIFACT_KINDS)} of artifacts"
         else:
             try:
-                passed, measured = KINDS[claim["kind"]](doc, claim)
+                passed, measured = CLAIM_KINDS[claim["kind"]](doc, claim)
             except (KeyError, FileNotFoundError, ValueError) as exc:
                 passed, measured = False, f"could not evaluate: {exc!r}"
         outcome = ("PASS" if passed else "FAIL") if built else "NOT BUILT"
-        binding = built and epochs >= int(claim.get("min_epochs", 0))
+        scales = claim.get("binding_scales")
+        binding = (built and epochs >= int(claim.get("min_epochs", 0))
+                   and (scales is None or doc["scale"]["name"] in scales))
         results.append({"paper": doc["claims"]["paper"], "id": claim["id"], "source": claim["source"],
                         "statement": claim["statement"], "measured": measured, "tolerance": claim["tolerance"],
                         "outcome": outcome, "expect": claim["expect"].upper(), "binding": binding,
                         "min_epochs": int(claim.get("min_epochs", 0)),
                         "as_expected": outcome == claim["expect"].upper() or not binding,
                         "note": claim.get("note", "")})
+        if scales is not None:
+            results[-1]["binding_scales"] = list(scales)
     return results
+
+
+def _binds_when(r: dict) -> str:
+    if r.get("binding_scales") is not None:
+        return f"binds at scale {', '.join(r['binding_scales'])}"
+    return f"binds from {r['min_epochs']} data passes"
 
 
 def _md_cell(s: str) -> str:
@@ -171,6 +177,8 @@ def _result_cell(r: dict, epochs: int) -> str:
     if r["outcome"] == "NOT BUILT":
         return "not built (artifact not in this configuration's artifacts)"
     if not r["binding"]:
+        if r.get("binding_scales") is not None:
+            return f"{r['outcome']} (indicative: {_binds_when(r)})"
         return f"{r['outcome']} (indicative: {epochs} of the {r['min_epochs']} data passes the claim is about)"
     return r["outcome"] if r["as_expected"] else f"**{r['outcome']} (unexpected)**"
 
@@ -226,7 +234,7 @@ def check_report(report: str) -> int:
         if r["outcome"] == "NOT BUILT":
             print(f"not built: {r['id']} ({r['measured']})")
         elif not r.get("binding", True):
-            print(f"indicative {r['outcome']}: {r['id']} (binds from {r['min_epochs']} data passes)")
+            print(f"indicative {r['outcome']}: {r['id']} ({_binds_when(r)})")
     print(f"{sum(r['outcome'] == 'PASS' for r in results)} passed, "
           f"{sum(r['outcome'] == 'FAIL' for r in results)} failed "
           f"({len(bad)} unexpected) -- see {report}")

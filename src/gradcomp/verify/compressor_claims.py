@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import math
 
+from .base import claim_kind
+
 OPS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}
 
 
@@ -28,6 +30,7 @@ def _num(row: dict, col: str) -> float:
     return float(row[col])
 
 
+@claim_kind("study_compare")
 def check_study_compare(ctx, claim):
     """Every selected row (or group maximum): ``value op factor * ref``, within z se.
 
@@ -71,6 +74,7 @@ def check_study_compare(ctx, claim):
     return not bad, head
 
 
+@claim_kind("study_ratio_band")
 def check_study_ratio_band(ctx, claim):
     """Per value of ``by`` (e.g. n): ratio of the numerator row's ``value`` to the
     denominator row's lies in [lo, hi] times ``by`` (or times 1 if ``scale_by`` is false),
@@ -95,5 +99,3 @@ def check_study_ratio_band(ctx, claim):
         out.append(f"{p['by']}={k}: {ratio:.3g} = {ratio / s:.3g} x {p['by']}" + ("" if passed else " (no)"))
     return ok, "; ".join(out)
 
-
-KINDS = {"study_compare": check_study_compare, "study_ratio_band": check_study_ratio_band}

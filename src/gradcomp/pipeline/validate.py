@@ -1,0 +1,84 @@
+"""Every check of a run config that needs more than one field, in one place, at plan time.
+
+:func:`check_run` runs when a run config is made (:func:`gradcomp.pipeline.identity.run_config`,
+for the plan and for ``gradcomp run`` alike), so a bad combination fails before any job
+starts, with a message that names what is wrong and the valid choices. Everything it checks
+comes from the plug-ins' declarations: the registries' names, each method's schema, axes,
+``check`` and ``needs``, each stepsize rule's axes and required keys, each sampler's
+``check``, and the compressor's own constructor (built here for the run's d and M).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from ..config import choice
+from ..registry import ConfigError
+
+
+def _same_schema(node: dict, schema, what: str, name: str, schema_name: str) -> None:
+    want = {f.name for f in fields(schema)}
+    have = set(node)
+    if want != have:
+        extra, missing = sorted(have - want), sorted(want - have)
+        raise ConfigError(f"{what} {name!r} must use the schema {schema_name} (name it in the yaml's defaults "
+                          f"list): unexpected keys {extra}, missing {missing}")
+
+
+def check_run(cfg: dict) -> None:
+    """Raise :class:`ConfigError` unless run config ``cfg`` can run (module docstring)."""
+    from .. import compressors
+    from ..data import DATA_SOURCES
+    from ..methods import METHODS, RULES, SAMPLERS, STEP_AXES, refusal
+    from ..methods.metrics import METRICS, recorded
+    from ..problems import PROBLEMS
+
+    DATA_SOURCES[cfg["dataset"]["source"]]
+    pcls = PROBLEMS[cfg["problem"]["name"]]
+    _same_schema(cfg["problem"], pcls.schema, "problem", cfg["problem"]["name"], pcls.schema_name)
+    mcfg = cfg["method"]
+    name = mcfg.get("name")
+    cls = METHODS[mcfg["algorithm"]]
+    _same_schema(mcfg, cls.schema, "method", name, cls.schema_name)
+    rule = RULES[mcfg["stepsize_rule"]]
+    if tuple(rule.axes) != tuple(cls.axes):
+        raise ConfigError(f"method {name!r}: stepsize_rule={rule.name} gives the stepsizes {', '.join(rule.axes)}, "
+                          f"but algorithm {mcfg['algorithm']} has the stepsize axes {', '.join(cls.axes)}")
+    for key in rule.requires:
+        if mcfg.get(key) is None:
+            raise ConfigError(f"method {name!r}: stepsize_rule={rule.name} needs method.{key}")
+    SAMPLERS[mcfg["sampling"]].check(mcfg)
+    cls.check(mcfg)
+    for metric in recorded(cfg["run"]):
+        METRICS[metric]
+    step = cfg["stepsize"]
+    for axis, (single, grid) in STEP_AXES.items():
+        if axis not in cls.axes and (step.get(grid) is not None or float(step.get(single, 1.0)) != 1.0):
+            raise ConfigError(f"method {name!r} has no stepsize {axis} ({', '.join(cls.axes)} only): "
+                              f"stepsize.{single} and stepsize.{grid} must stay 1.0 / null")
+    d, M = int(cfg["dataset"]["n_features"]), int(cfg["problem"]["n_clients"])
+    if not 1 <= M <= int(cfg["dataset"]["n_samples"]):
+        raise ConfigError(f"problem.n_clients={M}: need 1 <= n_clients <= the {cfg['dataset']['n_samples']} samples "
+                          f"of {cfg['dataset']['name']}")
+    try:
+        comp = compressors.build(cfg["compressor"], d, M)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"compressor {cfg['compressor']['name']!r} for d = {d}, M = {M}: {exc}") from None
+    why = refusal(mcfg, comp)
+    if why is not None:
+        raise ConfigError(why)
+    if choice(cfg["backend"]) != "numpy":
+        raise ConfigError("backend=cupy runs the compressors (tests, benchmarks); the methods run on "
+                          "NumPy/SciPy sparse data: use backend=numpy for runs")
+
+
+def drop_undeclared_axes(cfg: dict) -> None:
+    """Remove the stepsize keys of the axes the method does not have (checked neutral by
+    :func:`check_run`), so that a method's run config and id do not depend on them."""
+    from ..methods import METHODS, STEP_AXES
+
+    axes = METHODS[cfg["method"]["algorithm"]].axes
+    for axis, keys in STEP_AXES.items():
+        if axis not in axes:
+            for k in keys:
+                cfg["stepsize"].pop(k, None)
