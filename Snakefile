@@ -20,3 +20,4 @@ rule all:
         ARTIFACTS,
         VERIFICATION,
         MANIFESTS,
+        f"{RESULTS}/runs/index.tsv",

@@ -21,7 +21,13 @@ def test_plan_is_deterministic_and_hash_sensitive():
     # fig1 15 runs, fig2 12, fig8 6 (DIANA/DIANA-RR at multiplier 1 are their own runs),
     # fig1_reshuffle 6 new (QSGD, Q-RR, DIANA shared with fig1), fig2_local_iterate and
     # fig2_wide_server 6 new each (Q-NASTYA, DIANA-NASTYA; FedCOM, FedPAQ shared with fig2)
-    assert len(a.runs) == 15 + 12 + 6 + 6 + 6 + 6 and len(a.problems) == 3
+    rr = {r for f, fp in a.figures.items() if f.startswith("rr/") for p in fp.panels for r in p["runs"].values()}
+    assert len(rr) == 15 + 12 + 6 + 6 + 6 + 6
+    # shift at smoke (sweep_stride 6: natural dithering's s in {2, 4, 8, 12, 14, 20}): fig1 6 + 12
+    # runs, fig2 18, theory 4; companions: Rand-DIANA's 9 with free refreshes, fig2's 18 at 8x
+    # the stepsize (fig1_tuned's grid thins to fig1's multiplier 1 at smoke)
+    assert len(a.runs) - len(rr) == 18 + 18 + 4 + 9 + 18
+    assert len(a.problems) == 3 + 1
     base = run_config(to_plain(compose(["method=qsgd"])))
     for change in (["seed=1"], ["compressor.bits_per_float=32"], ["run.epochs=7"], ["problem.split=iid"]):
         assert run_id(run_config(to_plain(compose(["method=qsgd", *change])))) != run_id(base), change
@@ -47,7 +53,7 @@ def test_cli_run_and_pipeline_share_run_ids():
 def test_plan_of_the_local_and_companion_figures():
     """2-D grids per method, the local_iterate and reshuffle companions sharing what they do not change."""
     figs = "artifacts.figures=[rr/fig1,rr/fig2,rr/fig2_local_iterate,rr/fig1_reshuffle,rr/fig8]"
-    plan = build_plan(["scale=smoke", figs])
+    plan = build_plan(["scale=smoke", figs, "artifacts.tables=[rr/table1]"])
     base = build_plan(["scale=smoke"])
     fig2, li = plan.figures["rr/fig2"], plan.figures["rr/fig2_local_iterate"]
     for p2, pl in zip(fig2.panels, li.panels):
@@ -87,7 +93,7 @@ def test_table1_without_its_figure_is_a_config_error():
     from gradcomp.config import ConfigError
 
     with pytest.raises(ConfigError, match="add rr/fig1 to artifacts.figures"):
-        build_plan(["scale=smoke", "artifacts.figures=[rr/fig8]"])
+        build_plan(["scale=smoke", "artifacts.figures=[rr/fig8]", "artifacts.tables=[rr/table1]"])
 
 
 def test_run_jobs_log_progress_every_five_percent():

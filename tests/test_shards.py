@@ -70,7 +70,7 @@ def test_merge_job_writes_the_unsplit_trace(mirror, tmp_path):
         run_to_dir(sc, data, root, root / "runs" / rid)
     out = root / "runs" / run_id(cfg)
     io.write_json(out / "shards.json", {"runs": ids, "index": split["index"], "per_gamma": split["per_gamma"]})
-    merge_to_dir(out)
+    merge_to_dir(out / "shards.json", out)
     merged, whole = io.loadz(out / "trace.npz"), io.loadz(tmp_path / "whole" / "trace.npz")
     assert list(merged) == list(whole)
     np.testing.assert_array_equal(merged["dist_sq"], whole["dist_sq"])

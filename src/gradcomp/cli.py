@@ -40,7 +40,6 @@ def cmd_run(overrides: list[str]) -> None:
     rid = run_id(cfg)
     root = full["results_root"]
     out = f"{root}/runs/{rid}"
-    io.write_json(f"{out}/config.json", cfg, indent=1)
     epochs = int(cfg["run"]["epochs"])
     mult = multipliers_of(cfg)
     axes = list(mult)

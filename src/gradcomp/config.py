@@ -171,6 +171,8 @@ class ScaleConf:
     grid_stride: int = MISSING
     # Stride along each axis of a local method's 2-D (client, server) grid.
     grid2d_stride: int = MISSING
+    # Every this-th value of a figure's sweep (its shown values always kept).
+    sweep_stride: int = MISSING
     figures_root: str = MISSING
 
 
@@ -276,6 +278,9 @@ class FigureConf:
     xlim: Optional[List[float]] = None
     ylim: Optional[List[float]] = None
     xscale: str = "linear"
+    # Draw (and write to the CSV) at most this many points per curve: every k-th record and
+    # the last; null: every record.
+    max_points: Optional[int] = None
     caption: str = MISSING
     deviations: List[str] = field(default_factory=list)
 
@@ -406,24 +411,60 @@ def composer(config_dir: Path | None = None) -> Iterator["Composer"]:
     from hydra import initialize_config_dir
 
     register_schemas()
-    with initialize_config_dir(config_dir=str(config_dir or conf_dir()), version_base="1.3"):
-        yield Composer()
+    cdir = Path(config_dir or conf_dir())
+    with initialize_config_dir(config_dir=str(cdir), version_base="1.3"):
+        yield Composer(cdir)
+
+
+def hydra_compose(overrides: List[str]) -> DictConfig:
+    """Hydra's compose of ``conf/config.yaml`` (inside :func:`composer`)."""
+    from hydra import compose as _compose
+
+    return _compose(config_name="config", overrides=list(overrides))
 
 
 class Composer:
-    """Composes ``conf/config.yaml`` with Hydra overrides, turning Hydra's errors into ConfigError."""
+    """Composes ``conf/config.yaml`` with Hydra overrides, turning Hydra's errors into ConfigError.
+
+    The result is Hydra's; most of it is assembled from group nodes loaded once
+    (:class:`gradcomp.assembly.Assembler`), which makes composing a plan's hundreds of
+    configs fast.
+    """
+
+    def __init__(self, config_dir: Path):
+        from .assembly import Assembler
+
+        schemas = {(g or "", n): node for g, (n, node) in _SCHEMAS.items()}
+        schemas.update({(g, n): node for g, n, node in plugin_schemas()})
+        self.assemble = Assembler(config_dir, hydra_compose, schemas)
 
     def __call__(self, overrides: List[str]) -> DictConfig:
-        from hydra import compose
         from hydra.errors import HydraException
         from omegaconf.errors import OmegaConfBaseException
 
         try:
-            cfg = compose(config_name="config", overrides=list(overrides))
+            cfg = self.assemble(list(overrides))
             OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
         except (HydraException, OmegaConfBaseException) as exc:
             raise ConfigError(_explain(exc, overrides)) from None
         return cfg
+
+    def plain(self, overrides: List[str], keys: Optional[tuple] = None) -> dict:
+        """``to_plain(self(overrides))`` (only its top-level ``keys`` if given), faster: what
+        the plan composes hundreds of times."""
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        def read(cfg):
+            if keys is None:
+                return to_plain(cfg)
+            return {k: to_plain(cfg[k]) if isinstance(cfg[k], DictConfig) else
+                    (choice(cfg[k]) if isinstance(cfg[k], enum.Enum) else cfg[k]) for k in keys}
+
+        try:
+            return self.assemble.apply(list(overrides), read)
+        except (HydraException, OmegaConfBaseException) as exc:
+            raise ConfigError(_explain(exc, overrides)) from None
 
 
 def _explain(exc: Exception, overrides: List[str]) -> str:

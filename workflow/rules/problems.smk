@@ -1,7 +1,7 @@
 rule problem:
     """x*, f* (Newton, ||grad f|| < problem.solver_grad_tol) and the constants of one problem."""
     input:
-        config=f"{RESULTS}/problems/{{pid}}/config.json",
+        config=PLAN.problem_config_path("{pid}"),
         code=CODE_PROBLEM,
     output:
         constants=f"{RESULTS}/problems/{{pid}}/constants.json",
@@ -11,5 +11,6 @@ rule problem:
         f"{RESULTS}/logs/problem/{{pid}}.log",
     params:
         job=JOB,
+        data=PLAN.data_path,
     shell:
-        "{params.job} problem $(dirname {input.config}) > {log} 2>&1"
+        "{params.job} problem {input.config} $(dirname {output.constants}) --data {params.data} > {log} 2>&1"

@@ -2,7 +2,7 @@ rule run:
     """One method on one problem over its stepsize grid (replicas), one trace; or one shard
     of a run split by ``jobs.max_replicas``."""
     input:
-        config=f"{RESULTS}/runs/{{rid}}/config.json",
+        config=PLAN.run_config_path("{rid}"),
         problem=lambda wc: f"{RESULTS}/problems/{PLAN.run_problem[wc.rid]}/constants.json",
         code=CODE_RUN,
     output:
@@ -13,11 +13,12 @@ rule run:
         f"{RESULTS}/logs/run/{{rid}}.log",
     params:
         job=JOB,
+        data=PLAN.data_path,
     threads: 1
     resources:
         runtime=120,
     shell:
-        "{params.job} run $(dirname {input.config}) > {log} 2>&1"
+        "{params.job} run {input.config} $(dirname {output.trace}) --data {params.data} > {log} 2>&1"
 
 
 # A run split into shards (jobs.max_replicas) is not run itself: its trace is merged from
@@ -28,7 +29,7 @@ ruleorder: merge_run > run
 rule merge_run:
     """The trace of a split run, from its shards' traces."""
     input:
-        spec=f"{RESULTS}/runs/{{rid}}/shards.json",
+        spec=PLAN.shards_path("{rid}"),
         shards=lambda wc: [f"{RESULTS}/runs/{s}/trace.npz" for s in PLAN.shards[wc.rid]["runs"]],
         code=CODE_MERGE,
     output:
@@ -43,4 +44,18 @@ rule merge_run:
         job=JOB,
     localrule: True
     shell:
-        "{params.job} merge $(dirname {input.spec}) > {log} 2>&1"
+        "{params.job} merge {input.spec} $(dirname {output.trace}) > {log} 2>&1"
+
+
+rule run_index:
+    """results/runs/index.tsv: every run of the plan, its problem, dataset, method, compressor,
+    replicas and epochs."""
+    input:
+        PLAN.index_path,
+    output:
+        f"{RESULTS}/runs/index.tsv",
+    localrule: True
+    run:
+        import shutil
+
+        shutil.copyfile(input[0], output[0])

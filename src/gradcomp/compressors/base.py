@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config import CompressorConf, choice
+from ..config import CompressorConf
 from ..registry import Registry
 
 #: Every compressor, by its config name (``compressor.name``).
@@ -175,9 +175,6 @@ def need_n(name: str, n) -> int:
     if n is None:
         raise ValueError(f"compressor {name!r} acts jointly on the clients: build it with n=<number of clients>")
     return int(n)
-
-
-config_str = choice
 
 
 def resolve_k(cfg, d: int) -> int:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import MISSING
 
-from ..config import CompressorConf
-from .base import COMPRESSORS, BitCost, Correlated, Unbiased, config_str, need_n
+from ..config import CompressorConf, choice
+from .base import COMPRESSORS, BitCost, Correlated, Unbiased, need_n
 from .batch import device, fused_elementwise, norm, prepare, safe_divide, use_fused
 
 PERMUTATIONS = ("uniform", "cyclic")
@@ -127,7 +127,7 @@ class CQ(Correlated):
 
     @classmethod
     def from_config(cls, cfg, d, n, cost):
-        return cls(d, need_n("cq", n), config_str(cfg["permutation"]), cost)
+        return cls(d, need_n("cq", n), choice(cfg["permutation"]), cost)
 
     def __init__(self, d: int, n: int, permutation: str, cost: BitCost):
         if permutation not in PERMUTATIONS:
@@ -251,7 +251,7 @@ class PermKCQ(Correlated):
 
     @classmethod
     def from_config(cls, cfg, d, n, cost):
-        return cls(d, need_n("permk_cq", n), int(cfg["blocks"]), config_str(cfg["permutation"]), cost)
+        return cls(d, need_n("permk_cq", n), int(cfg["blocks"]), choice(cfg["permutation"]), cost)
 
     def __init__(self, d: int, n: int, b: int, permutation: str, cost: BitCost):
         if b < 1 or n % b or d % b:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import MISSING
 
-from ..config import CompressorConf
-from .base import COMPRESSORS, BitCost, Unbiased, config_str
+from ..config import CompressorConf, choice
+from .base import COMPRESSORS, BitCost, Unbiased
 from .batch import device, fused_elementwise, norm, prepare, safe_divide, two_point, use_fused
 
 NORMS = {"l2": 2, "linf": float("inf")}
@@ -102,7 +102,7 @@ class StandardDithering(_Dithering):
 
     @classmethod
     def from_config(cls, cfg, d, n, cost):
-        return cls(d, int(cfg["s"]), config_str(cfg["norm"]), cost)
+        return cls(d, int(cfg["s"]), choice(cfg["norm"]), cost)
 
     def __init__(self, d: int, s: int, p: str, cost: BitCost):
         super().__init__(d, s, p, cost, "dithering")
@@ -209,7 +209,7 @@ class NaturalDithering(_Dithering):
 
     @classmethod
     def from_config(cls, cfg, d, n, cost):
-        return cls(d, int(cfg["s"]), config_str(cfg["norm"]), cost)
+        return cls(d, int(cfg["s"]), choice(cfg["norm"]), cost)
 
     def __init__(self, d: int, s: int, p: str, cost: BitCost):
         super().__init__(d, s, p, cost, "natural dithering")

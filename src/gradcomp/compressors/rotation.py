@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import MISSING
 
-from ..config import CompressorConf
-from .base import COMPRESSORS, BitCost, Unbiased, config_str
+from ..config import CompressorConf, choice
+from .base import COMPRESSORS, BitCost, Unbiased
 from .batch import device, prepare, use_fused
 
 ROTATIONS = ("hadamard", "uniform")
@@ -96,7 +96,7 @@ class Drive(Unbiased):
 
     @classmethod
     def from_config(cls, cfg, d, n, cost):
-        return cls(d, config_str(cfg["rotation"]), cost)
+        return cls(d, choice(cfg["rotation"]), cost)
 
     def __init__(self, d: int, rotation: str, cost: BitCost):
         if rotation not in ROTATIONS:

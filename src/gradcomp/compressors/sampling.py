@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from omegaconf import MISSING
 
-from ..config import CompressorConf
-from .base import COMPRESSORS, Correlated, config_str, need_n
+from ..config import CompressorConf, choice
+from .base import COMPRESSORS, Correlated, need_n
 from .batch import prepare
 
 
@@ -53,7 +53,7 @@ class ISCC(Correlated):
         from . import build
 
         n = need_n("iscc", n)
-        given = config_str(cfg["weights"]) == "given"
+        given = choice(cfg["weights"]) == "given"
         if given and weights is None:
             raise ValueError("compressor iscc with weights=given needs build(..., weights=q), "
                              "e.g. q_i = L_i / sum L_j")

@@ -2,7 +2,9 @@
 
 Each source is declared once with ``@DATA_SOURCES.register(name)``, with the config schema
 its ``conf/dataset/*.yaml`` files name, and ``load(dcfg, data_cfg) -> (A, y)``: the rows
-(CSR or dense) and the raw targets (labels as in the file, or real values).
+(CSR or dense) and the raw targets (labels as in the file, or real values). A ``generated``
+source's rows are stored with the problem (``results/problems/<id>/data.npz``) by the job
+that solves it, so that run jobs read them instead of generating them again.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Libsvm:
     """A LIBSVM text file, found in the mirror or cache or downloaded, checked by sha256."""
 
     schema, schema_name = LibsvmConf, "base_dataset"
+    generated = False
 
     @staticmethod
     def load(dcfg: dict, data_cfg: dict):
@@ -64,6 +67,7 @@ class MakeRegression:
     """scikit-learn's ``make_regression`` (the shift paper's data), seeded by ``random_state``."""
 
     schema, schema_name = MakeRegressionConf, "base_make_regression"
+    generated = True   # and importing scikit-learn takes a second: runs read the stored rows
 
     @staticmethod
     def load(dcfg: dict, data_cfg: dict):

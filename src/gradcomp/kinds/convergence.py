@@ -37,8 +37,10 @@ def value_txt(v) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
-def curves_of(spec: dict, panel: dict) -> list[dict]:
-    """The panel's curves, sweeps expanded: ``{key, method, label, overrides, value, sweep, show}``."""
+def curves_of(spec: dict, panel: dict, sweep_stride: int = 1) -> list[dict]:
+    """The panel's curves, sweeps expanded (a sweep that draws only some values keeps those
+    and every ``sweep_stride``-th other): ``{key, method, label, overrides, value, sweep, best,
+    show}``."""
     listed = panel.get("curves") or [{"key": m, "method": m} for m in spec["methods"]]
     out = []
     for c in listed:
@@ -48,7 +50,10 @@ def curves_of(spec: dict, panel: dict) -> list[dict]:
                         "overrides": list(c.get("overrides") or []), "value": None, "sweep": None, "show": True})
             continue
         show = sweep.get("show")
-        for v in sweep["values"]:
+        values = sweep["values"]
+        # every value is drawn when show is null: nothing to thin
+        kept = set(values) if show is None else set(values[::sweep_stride]) | set(show)
+        for v in (v for v in values if v in kept):
             out.append({"key": f"{c['key']}_{value_txt(v)}", "method": c["method"], "label": c.get("label"),
                         "overrides": [*(c.get("overrides") or []), f"{sweep['param']}={value_txt(v)}"],
                         "value": v, "sweep": c["key"], "best": bool(sweep.get("best", True)),
@@ -84,12 +89,12 @@ class Convergence(Kind):
             raise ConfigError(f"figure {ident}: no panels")
         panels, runs = [], []
         for panel in spec["panels"]:
-            curves = curves_of(spec, panel)
+            curves = curves_of(spec, panel, int(scale["sweep_stride"]))
             if not curves:
                 raise ConfigError(f"figure {ident}: a panel has no curves (set figure.methods or the panel's curves)")
             # "keys" keeps the curves' order: the plan's json files sort the dicts' keys
             doc = {"dataset": panel.get("dataset"), "title": panel.get("title"), "k": None, "keys": [], "runs": {},
-                   "labels": {}, "methods": {}, "values": {}, "sweeps": {}, "show": {}}
+                   "labels": {}, "methods": {}, "values": {}, "sweeps": {}, "show": {}, "epochs": {}}
             for c in curves:
                 method = c["method"]
                 if method in grids:
@@ -116,6 +121,7 @@ class Convergence(Kind):
                 doc["methods"][key] = method
                 doc["values"][key] = c["value"]
                 doc["show"][key] = c["show"]
+                doc["epochs"][key] = int(full["run"]["epochs"])
                 if c["sweep"] is not None:
                     doc["sweeps"].setdefault(c["sweep"], {"keys": [], "best": c["best"]})["keys"].append(key)
                 doc["dataset"] = doc["dataset"] or full["dataset"]["name"]

@@ -19,14 +19,13 @@ and implements ``round(X, steps)`` (one communication round of every replica) an
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
 
 from ..config import MethodConf
-from ..registry import ConfigError, Registry
+from ..registry import Registry
 
 #: Every method, by ``method.algorithm``.
 METHODS = Registry("method algorithm", "gradcomp.methods")
@@ -188,14 +187,3 @@ class Method:
     def bits(self) -> float:
         """Uplink bits of one client's compressed message."""
         return float(self.compressor.bits_per_client())
-
-
-def finite_or_none(x) -> Optional[float]:
-    return None if x is None or not math.isfinite(float(x)) else float(x)
-
-
-def check_local_gradient_at(cfg: dict, allowed: tuple[str, ...]) -> None:
-    lga = cfg.get("local_gradient_at")
-    if lga not in allowed:
-        raise ConfigError(f"method {cfg.get('name')!r} has local steps: set method.local_gradient_at "
-                          "to server (the authors' code) or local_iterate (the paper)")

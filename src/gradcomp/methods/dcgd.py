@@ -26,6 +26,7 @@ from ..config import MethodConf, choice, extension
 from ..registry import ConfigError
 from .base import METHODS, Method, stepsize_rule
 from .coords import client_mean_scatter
+from .shifts import Shifts
 
 
 class DCGDShift(enum.Enum):
@@ -52,34 +53,35 @@ class DCGD(Method):
 
     def __init__(self, setup):
         super().__init__(setup)
-        point = choice(setup.cfg.get("shift", "zero"))
-        self.h = None                     # (M, d), the same for every replica
+        point = choice(setup.cfg["shift"]) if "shift" in setup.cfg else "zero"
+        self.shifts = None                # no shift: the plain (and cheapest) step
         if point != "zero":
             at = setup.x0 if point == "x0" else setup.x_star
-            self.h = self.problem.client_grads(at)
-            self.h_bar = self.h.mean(axis=0)
+            self.shifts = Shifts(setup.R, self.M, self.d)
+            self.shifts.h[0] = self.problem.client_grads(at)      # fixed: never learned
+            self.shifts.h_bar[0] = self.shifts.h[0].mean(axis=1)
 
     def round(self, X, steps):
         gamma = steps["gamma"]
         batch, _ = self.sampler.next_round()
         q, rng = self.compressor, self.rng
-        if self.uses_coordinates:
+        if self.shifts is not None:
+            if self.uses_coordinates:
+                S = q.sample(rng, self.M)
+                g_hat = self.shifts.estimate_at(self.problem.batch_grads_at(batch, X, S), S, q.scale)[0]
+            else:
+                g_hat = self.shifts.estimate(self.problem.batch_grads(batch, X), lambda v: q.compress(v, rng))[0]
+            X -= gamma[:, None] * g_hat
+        elif self.uses_coordinates:
             S = q.sample(rng, self.M)
-            Gs = self.problem.batch_grads_at(batch, X, S)
-            if self.h is not None:
-                Gs -= self.h[np.arange(self.M)[:, None], S]
-            step = client_mean_scatter(Gs, S, self.d)
-            if self.h is None:
-                X -= (gamma * q.scale)[:, None] * step
-            else:
-                X -= gamma[:, None] * (self.h_bar + q.scale * step)
+            X -= (gamma * q.scale)[:, None] * client_mean_scatter(self.problem.batch_grads_at(batch, X, S), S, self.d)
         else:
-            G = self.problem.batch_grads(batch, X)
-            if self.h is None:
-                X -= gamma[:, None] * q.compress(G, rng).mean(axis=1)
-            else:
-                X -= gamma[:, None] * (self.h_bar + q.compress(G - self.h, rng).mean(axis=1))
+            X -= gamma[:, None] * q.compress(self.problem.batch_grads(batch, X), rng).mean(axis=1)
         return batch.n_rows, self.bits()
+
+    def keep(self, mask):
+        if self.shifts is not None:
+            self.shifts.keep(mask)
 
     def bound(self, steps, dist0):
         """Theorem 1, bound (7), for full local gradients: ``(1 - gamma mu)^k`` plus the
@@ -89,7 +91,7 @@ class DCGD(Method):
             return None
         gamma, mu, n = steps["gamma"], self.setup.constants.mu, self.M
         g_star = self.problem.client_grads(self.setup.x_star)
-        h = 0.0 if self.h is None else self.h
+        h = 0.0 if self.shifts is None else self.shifts.h[0][0]
         spread = float(np.mean(np.sum((g_star - h) ** 2, axis=1)))
         omega = self.compressor.client_omega
         return 1.0 - gamma * mu, (2.0 * gamma / mu) * (omega / n) * spread / dist0

@@ -118,7 +118,9 @@ def gamma_shift_thm3(c, q, m) -> float:
     (``method.lyapunov_b``; the theorem needs M > 2 / (n alpha), i.e. b > 1; spec section 3
     takes b = 2) and L_max = max_m L_m. omega_m is the variance of Q alone (the unbiased
     part of an induced compressor); alpha = 1 / (1 + omega_m (1 - delta_m)) comes from the
-    method (``alpha_scale = 1``).
+    method (``alpha_scale = 1``). The paper's rate prints 2 omega / (n M) where its own
+    condition M > 2 / (n alpha) implies 2 / (n M) (a misprint, spec section 3); the
+    stepsize does not involve it.
     """
     n, L_max = c.M, max(c.L_m)
     M_lyap = float(m.setup.cfg["lyapunov_b"]) * 2.0 / (n * m.alpha)

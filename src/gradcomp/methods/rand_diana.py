@@ -14,7 +14,7 @@ Our choices where the paper is silent (spec section 6, marked in the configs): t
 are independent per client (``coin: per_client``; ``shared`` draws one coin for all, as
 Tyurin et al.'s code), ``w_m^0 = x^0`` so ``h_m^0 = grad f_m(x^0)``, whose upload (d floats
 per client) is counted in the first round, and a refresh costs d floats of
-``compressor.bits_per_float`` bits.
+``compressor.bits_per_float`` bits (``count_refresh: false`` counts neither).
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class RandDianaConf(MethodConf):
     lyapunov_b: float = MISSING
     #: ... with p_M = lyapunov_p, or the run's own p when null (M recomputed for each p)
     lyapunov_p: Optional[float] = None
+    #: count the uncompressed shift uploads (refreshes and h^0) in the bits; false: only the
+    #: compressed messages (a reading of the paper's unstated bit model)
+    count_refresh: bool = True
 
 
 @METHODS.register("rand_diana")
@@ -73,7 +76,7 @@ class RandDiana(Method):
         self.coins = stream(setup.seed, "rand_diana/coins")
         self.shifts = Shifts(setup.R, self.M, self.d)
         self.started = False
-        self.dense_bits = float(self.d * setup.bits_per_float)
+        self.dense_bits = float(self.d * setup.bits_per_float) if cfg["count_refresh"] else 0.0
 
     def round(self, X, steps):
         batch, _ = self.sampler.next_round()

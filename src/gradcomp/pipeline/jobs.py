@@ -1,7 +1,7 @@
 """Entry points of the Snakemake jobs: ``python -m gradcomp.pipeline.jobs <kind> ...``.
 
-Each job reads the files the plan materialised (run/problem configs, figure/table specs,
-``results/data.json``) and writes its outputs atomically. BLAS is pinned to one thread
+Each job reads the files the plan materialised (run/problem configs, artifact specs, the
+data location; :data:`gradcomp.pipeline.plan.JOBS_ROOT`) and writes its outputs atomically. BLAS is pinned to one thread
 before NumPy is imported: Snakemake parallelises across jobs, and one thread keeps a
 run's bytes identical from one execution to the next.
 """
@@ -23,17 +23,12 @@ def _results_root(job_dir: str) -> Path:
     return Path(job_dir).resolve().parent.parent
 
 
-def _data_cfg(results_root: Path) -> dict:
-    from . import io
-
-    return io.read_json(results_root / "data.json")
-
-
 def job_problem(args) -> None:
     from . import io, problem
 
-    cfg = io.read_json(Path(args.dir) / "config.json")
-    problem.prepare(cfg, _data_cfg(_results_root(args.dir)), args.dir)
+    cfg = io.read_json(args.config)
+    problem.prepare(cfg, io.read_json(args.data), args.dir)
+    io.write_json(Path(args.dir) / "config.json", cfg, indent=1)
 
 
 #: A run job logs its progress at every this fraction of its epochs (a paper-scale run of a
@@ -68,15 +63,15 @@ def job_run(args) -> None:
     from . import io
     from .run import run_to_dir
 
-    root = _results_root(args.dir)
-    cfg = io.read_json(Path(args.dir) / "config.json")
-    run_to_dir(cfg, _data_cfg(root), root, args.dir, progress=log_progress(int(cfg["run"]["epochs"])))
+    cfg = io.read_json(args.config)
+    run_to_dir(cfg, io.read_json(args.data), _results_root(args.dir), args.dir,
+               progress=log_progress(int(cfg["run"]["epochs"])))
 
 
 def job_merge(args) -> None:
     from .shards import merge_to_dir
 
-    merge_to_dir(args.dir)
+    merge_to_dir(args.spec, args.dir)
 
 
 def job_artifact(args) -> None:
@@ -113,10 +108,16 @@ def main(argv: list[str] | None = None) -> None:
 
     p = argparse.ArgumentParser(prog="python -m gradcomp.pipeline.jobs")
     sub = p.add_subparsers(dest="kind", required=True)
-    for name, fn in (("problem", job_problem), ("run", job_run), ("merge", job_merge)):
+    for name, fn in (("problem", job_problem), ("run", job_run)):
         s = sub.add_parser(name)
+        s.add_argument("config")
         s.add_argument("dir")
+        s.add_argument("--data", required=True)
         s.set_defaults(fn=fn)
+    s = sub.add_parser("merge")
+    s.add_argument("spec")
+    s.add_argument("dir")
+    s.set_defaults(fn=job_merge)
     for name in ("figure", "table", "study"):
         s = sub.add_parser(name)
         s.add_argument("spec")

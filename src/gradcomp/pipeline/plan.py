@@ -8,15 +8,22 @@ the hash of its resolved, canonical form.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import composer, to_plain
+from ..config import composer
 from ..kinds import SECTIONS, ArtifactPlan
 from . import io
-from .identity import problem_config, problem_id, run_config, run_id
+from .identity import RUN_KEYS, problem_config, problem_id, run_config, run_id
 from .run import multipliers_of
 from .shards import plan_shards
+
+
+#: Where the plan writes what its jobs read (run and problem configs, artifact specs), relative
+#: to the working directory: not under results/, so that parsing the Snakefile (a dry run
+#: included) writes no result.
+JOBS_ROOT = ".gradcomp-cache/jobs"
 
 
 @dataclass
@@ -47,8 +54,28 @@ class Plan:
     def problem_dir(self, pid: str) -> str:
         return f"{self.results_root}/problems/{pid}"
 
+    @staticmethod
+    def run_config_path(rid: str) -> str:
+        return f"{JOBS_ROOT}/runs/{rid}.json"
+
+    @staticmethod
+    def shards_path(rid: str) -> str:
+        return f"{JOBS_ROOT}/runs/{rid}.shards.json"
+
+    @staticmethod
+    def problem_config_path(pid: str) -> str:
+        return f"{JOBS_ROOT}/problems/{pid}.json"
+
+    @property
+    def data_path(self) -> str:
+        return f"{JOBS_ROOT}/{self.base['scale']['name']}/data.json"
+
+    @property
+    def index_path(self) -> str:
+        return f"{JOBS_ROOT}/{self.base['scale']['name']}/index.tsv"
+
     def spec_path(self, kind: str, ident: str) -> str:
-        return f"{self.results_root}/plan/{self.base['scale']['name']}/{kind}/{slug(ident)}.json"
+        return f"{JOBS_ROOT}/{self.base['scale']['name']}/{kind}/{slug(ident)}.json"
 
     @property
     def figures(self) -> dict[str, ArtifactPlan]:
@@ -104,17 +131,18 @@ class Planner:
     def figures_root(self) -> str:
         return self.plan.figures_root
 
-    def compose(self, extra: list[str]) -> dict:
-        """The plain config of the plan's overrides plus ``extra``."""
-        key = tuple(self.plan.overrides) + tuple(extra)
+    def compose(self, extra: list[str], keys: tuple[str, ...] | None = None) -> dict:
+        """The plain config of the plan's overrides plus ``extra`` (only its top-level
+        ``keys`` if given: a run needs its own part of the config, not the rest)."""
+        key = (tuple(self.plan.overrides) + tuple(extra), keys)
         if key not in self._memo:
-            self._memo[key] = to_plain(self._compose(list(key)))
+            self._memo[key] = self._compose.plain(list(key[0]), keys)
         return self._memo[key]
 
     def add_run(self, extra: list[str]) -> tuple[str, dict]:
         """Add the run of ``extra`` (checked: :func:`~gradcomp.pipeline.validate.check_run`);
         ``(run id, full plain config)``."""
-        full = self.compose(extra)
+        full = self.compose(extra, RUN_KEYS)
         rc = run_config(full)
         rid, pid = run_id(rc), problem_id(rc)
         plan = self.plan
@@ -132,7 +160,7 @@ class Planner:
 
     def add_problem(self, extra: list[str]) -> tuple[str, dict]:
         """Add the problem of ``extra`` (the default run config's problem); ``(problem id, full config)``."""
-        full = self.compose(extra)
+        full = self.compose(extra, RUN_KEYS)
         rc = run_config(full)
         pid = problem_id(rc)
         self.plan.problems[pid] = problem_config(rc)
@@ -148,7 +176,7 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
 
     overrides = list(overrides or [])
     with composer(config_dir) as c:
-        base = to_plain(c(overrides))
+        base = c.plain(overrides)
         plan = Plan(overrides=overrides, base=base)
         planner = Planner(plan, c)
         for section, (group, kinds, _) in SECTIONS.items():
@@ -163,11 +191,17 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
     return plan
 
 
-def _write_if_changed(path: str | Path, text: str) -> None:
+def _write_if_changed(path: str | Path, text: str, named_by_content: bool = False) -> None:
+    """Write ``text`` unless the file already holds it (its mtime then stays: nothing
+    downstream reruns). A file ``named_by_content`` (a run or problem config, whose id is the
+    hash of its content) gets the oldest mtime, so that writing it again after the cache was
+    deleted reruns nothing either."""
     p = Path(path)
     if p.exists() and p.read_text() == text:
-        return  # keep the mtime: nothing downstream needs to rerun
+        return
     io.write_text(p, text)
+    if named_by_content:
+        os.utime(p, (0, 0))
 
 
 def claims_doc(plan: Plan, paper: str) -> dict:
@@ -186,32 +220,33 @@ def artifact_doc(plan: Plan, section: str, ap: ArtifactPlan) -> dict:
 
 
 def materialize(plan: Plan) -> None:
-    """Write what jobs read: run/problem configs, figure/table specs, the data location.
+    """Write what jobs read under :data:`JOBS_ROOT`: run/problem configs, artifact specs, the
+    data location, and the index of runs.
 
     Idempotent: files whose content is unchanged are not touched.
     """
     import json
 
     for rid, rc in plan.runs.items():
-        _write_if_changed(f"{plan.run_dir(rid)}/config.json", json.dumps(rc, sort_keys=True, indent=1) + "\n")
+        _write_if_changed(plan.run_config_path(rid), json.dumps(rc, sort_keys=True, indent=1) + "\n", True)
     for rid, spec in plan.shards.items():
-        _write_if_changed(f"{plan.run_dir(rid)}/shards.json", json.dumps(spec, sort_keys=True, indent=1) + "\n")
+        _write_if_changed(plan.shards_path(rid), json.dumps(spec, sort_keys=True, indent=1) + "\n", True)
     for pid, pc in plan.problems.items():
-        _write_if_changed(f"{plan.problem_dir(pid)}/config.json", json.dumps(pc, sort_keys=True, indent=1) + "\n")
+        _write_if_changed(plan.problem_config_path(pid), json.dumps(pc, sort_keys=True, indent=1) + "\n", True)
     for section, prefix, ident, ap in plan.artifacts():
         body = artifact_doc(plan, section, ap)
         _write_if_changed(plan.spec_path(prefix, ident), json.dumps(body, sort_keys=True, indent=1) + "\n")
     for paper in plan.claims:
         body = claims_doc(plan, paper)
         _write_if_changed(plan.spec_path("claims", paper), json.dumps(body, sort_keys=True, indent=1) + "\n")
-    _write_if_changed(f"{plan.results_root}/data.json", json.dumps(plan.base["data"], sort_keys=True, indent=1) + "\n")
+    _write_if_changed(plan.data_path, json.dumps(plan.base["data"], sort_keys=True, indent=1) + "\n")
     index = "run_id\tproblem_id\tdataset\tmethod\tcompressor\treplicas\tepochs\n" + "".join(
         f"{rid}\t{plan.run_problem[rid]}\t{rc['dataset']['name']}\t{rc['method']['name']}\t"
         f"{_compressor_txt(rc['compressor'])}\t"
         f"{len(next(iter(multipliers_of(rc).values())))}\t{rc['run']['epochs']}\n"
         for rid, rc in sorted(plan.runs.items())
     )
-    _write_if_changed(f"{plan.results_root}/runs/index.tsv", index)
+    _write_if_changed(plan.index_path, index)
 
 
 def _compressor_txt(comp: dict) -> str:

@@ -57,11 +57,13 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
 
 def run_to_dir(cfg: dict, data_cfg: dict, results_root: str | Path, out_dir: str | Path,
                progress: Optional[Callable[[float], None]] = None) -> None:
-    """Execute and write ``trace.npz``, ``info.json``, ``provenance.json`` atomically."""
+    """Execute and write ``config.json``, ``info.json``, ``provenance.json`` and ``trace.npz``
+    (last) atomically: a killed run leaves nothing."""
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     trace, info = execute(cfg, data_cfg, results_root, progress)
     wall = time.perf_counter() - t0
+    io.write_json(out_dir / "config.json", cfg, indent=1)
     io.write_json(out_dir / "info.json", info)
     io.write_json(out_dir / "provenance.json", provenance(cfg["backend"], wall_time_s=wall))
     io.savez(out_dir / "trace.npz", **trace.arrays())  # last: its presence means done

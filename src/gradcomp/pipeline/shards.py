@@ -111,11 +111,11 @@ def merge(shards: list[dict], index: list[list[int]], per_gamma: int) -> dict:
     return out
 
 
-def merge_to_dir(out_dir: str | Path) -> None:
-    """The merge job: read ``shards.json`` in a run's directory, write its trace, info and
-    provenance from the shards' (atomically, the trace last, as a run job does)."""
+def merge_to_dir(spec_path: str | Path, out_dir: str | Path) -> None:
+    """The merge job: read the split (``Plan.shards_path``), write the run's trace, info and
+    provenance from its shards' (atomically, the trace last, as a run job does)."""
     out_dir = Path(out_dir)
-    spec = io.read_json(out_dir / "shards.json")
+    spec = io.read_json(spec_path)
     dirs = [out_dir.parent / rid for rid in spec["runs"]]
     infos = [io.read_json(d / "info.json") for d in dirs]
     if any(i != infos[0] for i in infos):

@@ -108,8 +108,11 @@ def caption(spec_doc: dict, data: list[dict], best: dict) -> str:
     for p in data:
         parts = [_chosen(e) for e in p["entries"] if _drawn(e, best)]
         chosen.append(f"{_panel_name(p['panel'])}: " + ", ".join(parts))
+    epochs = sorted({e for p in spec_doc["panels"] for e in p["epochs"].values()})
+    passes = "/".join(str(e) for e in epochs) + (" data passes" if max(epochs) <= scale["epochs"]
+                                                  else " data passes at most")
     lines = [
-        f"**{spec['id']}** (scale={scale['name']}, {scale['epochs']} data passes, "
+        f"**{spec['id']}** (scale={scale['name']}, {passes}, "
         f"{_grids_text(spec)}). {spec['caption'].strip()}",
         "",
         f"Selection: {spec['select']['rule'].strip()}",
@@ -168,6 +171,29 @@ def _best_of_sweeps(data: list[dict], spec: dict) -> dict:
     return best
 
 
+STYLES = ("-", "--", ":", "-.")
+
+
+def _thinned(ok: np.ndarray, max_points) -> np.ndarray:
+    """``ok`` keeping at most ``max_points`` of its True entries: every k-th and the last."""
+    idx = np.flatnonzero(ok)
+    if not max_points or len(idx) <= max_points:
+        return ok
+    step = -(-len(idx) // (int(max_points) - 1))
+    keep = np.zeros_like(ok)
+    keep[idx[::step]] = True
+    keep[idx[-1]] = True
+    return keep
+
+
+def _style_of(panel: dict, key: str) -> dict:
+    """The line style of a curve of a sweep (the panel's n-th sweep: STYLES[n]); none otherwise."""
+    for n, sweep in enumerate(panel.get("sweeps", {}).values()):
+        if key in sweep["keys"]:
+            return {"ls": STYLES[n % len(STYLES)]}
+    return {}
+
+
 def _drawn(e: dict, best: dict, i: int | None = None) -> bool:
     return e["show"] or any(k[1] == e["method"] and (i is None or k[0] == i) for k in best)
 
@@ -212,7 +238,10 @@ def build_figure(spec_doc: dict) -> None:
             if not _drawn(e, best, i):
                 continue
             ok = np.isfinite(y) & (y > 0)
-            line, = ax.plot(x[ok], y[ok], label=e["label"], lw=1.4)
+            ok = _thinned(ok, spec.get("max_points"))
+            # the curves of one sweep share a line style; the sweep's best value says so
+            label = e["label"] + (" (best)" if (i, e["method"]) in best else "")
+            line, = ax.plot(x[ok], y[ok], label=label, lw=1.4, **_style_of(panel, e["method"]))
             bound = None
             if bounds and "bound_rate" in tr:
                 k = tr["rounds"].astype(float)
@@ -248,7 +277,7 @@ def build_figure(spec_doc: dict) -> None:
         for ax in axes[0]:
             ax.legend(frameon=False, fontsize=7)
     cap = caption(spec_doc, data, best)
-    fig.text(0.0, -0.02, "\n".join(textwrap.wrap(cap.replace("**", "").replace("\n\n", " "), 190)),
+    fig.text(0.0, -0.02, "\n".join(textwrap.wrap(cap.replace("**", "").replace("\n\n", " "), 190 if n > 1 else 75)),
              ha="left", va="top", fontsize=7)
     fig.tight_layout()
     for fmt in ("png", "pdf"):
