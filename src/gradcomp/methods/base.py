@@ -144,6 +144,9 @@ class Method:
         self.problem, self.compressor, self.sampler = setup.problem, setup.compressor, setup.sampler
         self.rng = setup.rng
         self.M, self.d = setup.problem.M, setup.problem.d
+        #: rounds compute only the coordinates a sparsifier keeps (its sparse sample path)
+        self.uses_coordinates = bool(self.compressor.sparse_path)
+        self._bits = float(self.compressor.bits_per_client())
 
     @classmethod
     def check(cls, cfg: dict) -> None:
@@ -158,11 +161,6 @@ class Method:
     @property
     def free_axes(self) -> tuple[str, ...]:
         return self.free_axes_for(self.setup.cfg)
-
-    @property
-    def uses_coordinates(self) -> bool:
-        """Whether rounds compute only the coordinates a sparsifier keeps."""
-        return bool(self.compressor.sparse_path)
 
     def round(self, X: np.ndarray, steps: dict[str, np.ndarray]) -> tuple[int, float]:
         """One communication round of every replica, ``X`` (R, d) updated in place.
@@ -186,4 +184,4 @@ class Method:
 
     def bits(self) -> float:
         """Uplink bits of one client's compressed message."""
-        return float(self.compressor.bits_per_client())
+        return self._bits

@@ -30,6 +30,7 @@ class Shifts:
     def __init__(self, R: int, M: int, d: int, slots: int = 1):
         self.h = np.zeros((slots, R, M, d))
         self.h_bar = np.zeros((slots, R, d))
+        self.clients = np.arange(M)[:, None]   # row m of an (M, k) index array is client m
 
     def estimate(self, V: np.ndarray, compress, slot: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """``(g_hat (R, d), Delta (R, M, d))`` for the vectors ``V`` (R, M, d)."""
@@ -51,8 +52,7 @@ class Shifts:
         the shifts there.
         """
         h, h_bar = self.h[slot], self.h_bar[slot]
-        clients = np.arange(S.shape[0])[:, None]
-        hS = h[:, clients, S]
+        hS = h[:, self.clients, S]
         delta = scale * (Vs - hS)                       # nonzeros of Q(v_m - h_m)
         delta_bar = client_mean_scatter(delta, S, h.shape[2])
         g_hat = h_bar + delta_bar
@@ -61,8 +61,7 @@ class Shifts:
     def learn_at(self, S: np.ndarray, hS: np.ndarray, delta: np.ndarray, delta_bar: np.ndarray,
                  alpha: float, slot: int = 0) -> None:
         """:meth:`learn` on the coordinates ``S`` only."""
-        clients = np.arange(S.shape[0])[:, None]
-        self.h[slot][:, clients, S] = hS + alpha * delta
+        self.h[slot][:, self.clients, S] = hS + alpha * delta
         self.h_bar[slot] += alpha * delta_bar
 
     def keep(self, mask: np.ndarray) -> None:
