@@ -54,17 +54,25 @@ def _one_bit(xp, w, u):
 
 
 def _shared_ranks(rng: np.random.Generator, d: int, m: int, permutation: str) -> np.ndarray:
-    """Per coordinate j a permutation pi_j of {0..m-1}, shape (d, m): pi_j[r] for rank r.
+    """The shared ranks, shape (d, m): entry [j, i] is the rank in {0..m-1} of client i at
+    coordinate j; for every j the m ranks are a permutation of {0..m-1}.
 
-    ``uniform``: a uniform permutation per coordinate (Suresh et al. 2022, Algorithm 1).
-    ``cyclic``: pi_j(r) = (r + s_j) mod m with one shared uniform s_j per coordinate, as
-    the Suresh et al. notebook does (cheaper; marginals still uniform, joint law differs).
+    ``uniform``: an independent uniform permutation per coordinate (Suresh et al. 2022,
+    Algorithm 1); draws: one ``permuted`` of a (d, m) array.
+    ``cyclic``: rank (s_j + pi(i)) mod m, with pi a uniform permutation of the clients
+    shared by all coordinates and s_j uniform on {0..m-1} per coordinate, as the Suresh
+    et al. notebook does; draws: pi, then s. Without pi (rank (s_j + i) mod m) the rank
+    offset (i - k) mod m of two clients would be fixed by their indices, so on
+    heterogeneous inputs the error of the mean would depend on the client order and
+    differ from the notebook's; pi averages over the orders. Each client's rank is
+    uniform in both branches; the joint laws across clients and coordinates differ.
     """
     if permutation == "uniform":
         return rng.permuted(np.tile(np.arange(m), (d, 1)), axis=1)
     if permutation == "cyclic":
+        pi = rng.permutation(m)
         s = rng.integers(0, m, size=d)
-        return (s[:, None] + np.arange(m)[None, :]) % m
+        return (s[:, None] + pi[None, :]) % m
     raise ValueError(f"permutation must be one of {PERMUTATIONS}, got {permutation!r}")
 
 
