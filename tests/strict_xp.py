@@ -17,7 +17,7 @@ ALLOWED = {
     "abs", "sign", "floor", "sqrt", "sum", "max", "min", "maximum", "minimum", "where",
     "zeros", "zeros_like", "ones_like", "asarray", "array", "reshape", "arange", "stack",
     "concatenate", "isfinite", "all", "any", "argpartition", "frexp", "ldexp", "squeeze",
-    "swapaxes", "matmul", "take_along_axis",
+    "swapaxes", "matmul", "take_along_axis", "broadcast_to",
 }
 DTYPES = {"float64", "float32", "int64", "bool_"}
 

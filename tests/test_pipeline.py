@@ -21,13 +21,22 @@ def test_plan_is_deterministic_and_hash_sensitive():
     # fig1 15 runs, fig2 12, fig8 6 (DIANA/DIANA-RR at multiplier 1 are their own runs),
     # fig1_reshuffle 6 new (QSGD, Q-RR, DIANA shared with fig1), fig2_local_iterate and
     # fig2_wide_server 6 new each (Q-NASTYA, DIANA-NASTYA; FedCOM, FedPAQ shared with fig2)
-    rr = {r for f, fp in a.figures.items() if f.startswith("rr/") for p in fp.panels for r in p["runs"].values()}
+    def runs_of(paper):
+        return {r for f, fp in a.figures.items() if f.startswith(paper + "/") for p in fp.panels
+                for r in p["runs"].values()}
+
+    rr, shift, cq = runs_of("rr"), runs_of("shift"), runs_of("cq")
     assert len(rr) == 15 + 12 + 6 + 6 + 6 + 6
     # shift at smoke (sweep_stride 6: natural dithering's s in {2, 4, 8, 12, 14, 20}): fig1 6 + 12
     # runs, fig2 18, theory 4; companions: Rand-DIANA's 9 with free refreshes, fig2's 18 at 8x
     # the stepsize (fig1_tuned's grid thins to fig1's multiplier 1 at smoke)
-    assert len(a.runs) - len(rr) == 18 + 18 + 4 + 9 + 18
-    assert len(a.problems) == 3 + 1
+    assert len(shift) == 18 + 18 + 4 + 9 + 18
+    # cq: fig1 6 panels x 5 curves; fig3 5 new per panel (PermK and CQ at n = 64 are fig1's);
+    # fig5 4 x 4; fig2 3 x 4; fig1_exact 6 x 4 (its GD curves are fig1's)
+    assert len(cq) == 30 + 15 + 16 + 12 + 24
+    assert len(a.runs) == len(rr) + len(shift) + len(cq)
+    # rr's 3 datasets, shift's ridge problem, cq's 6 + 4 quadratics and 3 logistic regressions
+    assert len(a.problems) == 3 + 1 + 10 + 3
     base = run_config(to_plain(compose(["method=qsgd"])))
     for change in (["seed=1"], ["compressor.bits_per_float=32"], ["run.epochs=7"], ["problem.split=iid"]):
         assert run_id(run_config(to_plain(compose(["method=qsgd", *change])))) != run_id(base), change

@@ -47,8 +47,13 @@ def extension_defaults(schema) -> Dict[str, Any]:
 
 
 class Split(enum.Enum):
+    """How rows are dealt to clients (gradcomp.problems.base.split_clients): ``hetero`` sorted
+    by label, ``iid`` a seeded permutation (both: chunks of N // M, remainder on the last
+    client), ``contiguous`` file order in near-equal segments (first N mod M get one more)."""
+
     hetero = "hetero"
     iid = "iid"
+    contiguous = "contiguous"
 
 
 class Reshuffle(enum.Enum):
@@ -159,6 +164,9 @@ class RunConf:
     metrics: Optional[List[str]] = extension(None)
     # x^0 = x0_std * N(0, I) from the stream "x0".
     x0_std: float = extension(1.0)
+    # End the run once each client has sent this many uplink bits (null: no such limit;
+    # epochs still caps the run). Paper cq compares methods at a per-client bit budget.
+    max_bits: Optional[float] = extension(None)
 
 
 @dataclass
@@ -173,6 +181,9 @@ class ScaleConf:
     grid2d_stride: int = MISSING
     # Every this-th value of a figure's sweep (its shown values always kept).
     sweep_stride: int = MISSING
+    # The fraction of a figure's bit budget (``select.budget``) its runs get: a preview stops
+    # the runs early and selects within what they sent.
+    budget_fraction: float = MISSING
     figures_root: str = MISSING
 
 
@@ -222,6 +233,8 @@ class PanelConf:
     title: Optional[str] = None
     overrides: List[str] = field(default_factory=list)
     curves: List[CurveConf] = field(default_factory=list)
+    # This panel's bit budget, in place of the figure's select.budget.
+    budget: Optional[float] = None
 
 
 @dataclass
@@ -238,6 +251,9 @@ class SelectConf:
     tie_factor: float = MISSING
     then: str = MISSING
     rule: str = MISSING
+    # A per-client uplink bit budget (paper cq's selection): every run ends there and is
+    # judged on what it reached within it (scaled by scale.budget_fraction); null: none.
+    budget: Optional[float] = None
 
 
 @dataclass
@@ -249,13 +265,24 @@ class MethodGridConf:
 
 
 @dataclass
-class FigureConf:
+class FigureBaseConf:
+    """What every figure spec has. A figure kind with keys of its own declares a subclass as
+    its ``schema`` (with ``schema_name``, which its yamls name in their defaults list); the
+    figures drawn from runs use :class:`FigureConf` (``base_figure``)."""
+
     id: str = MISSING
     paper: str = MISSING
     kind: str = MISSING
+
+
+@dataclass
+class FigureConf(FigureBaseConf):
     panels: List[PanelConf] = MISSING
-    # The curves of every panel that lists none of its own: one per method.
+    # Panels per row (null: all in one row).
+    ncols: Optional[int] = None
+    # The curves of every panel that lists none of its own: ``curves``, else one per method.
     methods: List[str] = field(default_factory=list)
+    curves: List[CurveConf] = field(default_factory=list)
     # The multiplier grid of every method that ``grids`` does not name.
     grid: Optional[List[float]] = None
     # Per-method (client, server) grids of the local methods: their runs' replicas are
@@ -278,6 +305,8 @@ class FigureConf:
     xlim: Optional[List[float]] = None
     ylim: Optional[List[float]] = None
     xscale: str = "linear"
+    # x tick labels in scientific notation (a power-of-ten offset), for long bit counts
+    xsci: bool = False
     # Draw (and write to the CSV) at most this many points per curve: every k-th record and
     # the last; null: every record.
     max_points: Optional[int] = None
@@ -306,6 +335,11 @@ class TableConf:
     # 1/(omega+1))
     delta: float = 0.0
     p: Optional[float] = None
+    # kind: selections: the figures whose chosen multipliers are listed
+    figures: List[str] = field(default_factory=list)
+    # kind: communication_complexity: clients count as identical where L_pm <= rtol L_+ and
+    # zeta_*^2 <= (rtol L_+)^2 max(||x*||^2, 1) (rounding leaves ~1e-16 where they are equal)
+    identical_rtol: Optional[float] = None
 
 
 @dataclass
@@ -357,7 +391,8 @@ class Config:
     scale: ScaleConf = MISSING
     jobs: JobsConf = field(default_factory=JobsConf)
     artifacts: ArtifactsConf = MISSING
-    figure: Optional[FigureConf] = None
+    # a FigureConf, or the schema of the figure's kind (a FigureBaseConf subclass)
+    figure: Optional[FigureBaseConf] = None
     table: Optional[TableConf] = None
     claim: Optional[ClaimSetConf] = None
     compressor_study: Optional[Any] = None  # checked by gradcomp.pipeline.studies
@@ -376,6 +411,7 @@ def plugin_schemas() -> list[tuple[str, str, type]]:
     """``(group, name, schema)`` of every plug-in's config schema, from the registries."""
     from .compressors import COMPRESSORS
     from .data import DATA_SOURCES
+    from .kinds import FIGURE_KINDS
     from .methods import METHODS
     from .problems import PROBLEMS
 
@@ -384,6 +420,10 @@ def plugin_schemas() -> list[tuple[str, str, type]]:
                        ("method", METHODS)):
         for _, entry in reg.items():
             out.append((group, entry.schema_name, entry.schema))
+    # figure kinds with keys of their own (the others use base_figure)
+    for _, kind in FIGURE_KINDS.items():
+        if getattr(kind, "schema", None) is not None:
+            out.append(("figure", kind.schema_name, kind.schema))
     return out
 
 

@@ -33,11 +33,12 @@ NAMES = tuple(COMPRESSORS.names())
 def build(cfg, d: int, n: int | None = None, weights=None) -> Compressor:
     """The compressor ``cfg`` names, for dimension ``d`` (and ``n`` clients if joint).
 
-    ``weights``: ISCC's sampling probabilities when its config says ``weights: given``
-    (they come from the problem, e.g. smoothness constants, not from the config).
+    ``weights``: per-client weights from the problem (a run passes its clients' smoothness
+    constants L_i), which a compressor that ``takes_weights`` may use (ISCC with ``weights:
+    given`` samples client i with probability L_i / sum_j L_j, cq Theorem 3).
     """
     entry = COMPRESSORS[cfg["name"]]
     cost = BitCost(int(cfg["bits_per_float"]), bool(cfg["count_indices"]))
-    if weights is None:
+    if weights is None or not entry.takes_weights:
         return entry.from_config(cfg, d, n, cost)
     return entry.from_config(cfg, d, n, cost, weights=weights)

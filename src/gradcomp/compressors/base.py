@@ -72,13 +72,30 @@ class Compressor:
     joint = False
     #: has ``sample(rng, M) -> (M, k)`` coordinates and ``scale``: ``C(v)_m = scale * v_m`` on them
     sparse_path = False
+    #: ``from_config`` takes per-client ``weights`` from the problem (see ``build``)
+    takes_weights = False
     #: the config schema (a :class:`~gradcomp.config.CompressorConf`) and its ConfigStore name
     schema, schema_name = CompressorConf, "base_compressor"
+
+    #: the weights w of the weighted AB-inequality it satisfies (cq Assumption 6), or None
+    #: for the plain one (w_i = 1/n)
+    sampling_weights = None
 
     @property
     def client_omega(self) -> float | None:
         """omega of each client's message when it is unbiased on its own, else None."""
         return None
+
+    def ab_constants(self, n: int, convention: str = "exact") -> tuple[float, float]:
+        """``(A, B)`` for a stepsize from the AB-inequality (MARINA, cq Theorem 2).
+
+        The AB-inequality of :meth:`ab` where it holds for every input. The quantizers whose
+        small constant holds only on identical inputs (IQ, CQ, PermK+CQ) override this with
+        that homogeneous constant, which paper cq extrapolates to every input (spec A.2);
+        ``convention="paper"`` takes the constant the paper states where it differs from
+        the true one (spec A.1: d/(4n) and d/(4n^2) for the true d/n and d/n^2).
+        """
+        return self.ab(n)
 
     def induced_parts(self) -> tuple[float | None, float]:
         """``(omega of the unbiased part, delta of the contractive part)``: a compressor

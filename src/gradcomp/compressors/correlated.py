@@ -101,6 +101,10 @@ class IQ(Unbiased):
     def A_paper(d: int, n: int) -> float:
         return d / (4.0 * n)
 
+    def ab_constants(self, n: int, convention: str = "exact") -> tuple[float, float]:
+        """``((d-1)/n, 0)``, or the paper's ``(d/(4n), 0)``."""
+        return (self.A_paper(self.d, n) if convention == "paper" else self.omega / n), 0.0
+
     def bits_per_client(self) -> int:
         return self.d + self.cost.bits_per_float
 
@@ -149,6 +153,11 @@ class CQ(Correlated):
 
     def bits_per_client(self) -> int:
         return self.d + self.cost.bits_per_float
+
+    def ab_constants(self, n: int, convention: str = "exact") -> tuple[float, float]:
+        """The homogeneous constant, extrapolated to every input as paper cq does:
+        ``(d/n^2, 0)``, or the paper's ``(d/(4n^2), 0)``."""
+        return (self.A_paper if convention == "paper" else self.A_homogeneous), 0.0
 
     def compress(self, v, rng: np.random.Generator):
         xp = prepare(v, self.d, self.name)
@@ -275,6 +284,11 @@ class PermKCQ(Correlated):
 
     def bits_per_client(self) -> int:
         return self.d // self.b + self.cost.bits_per_float
+
+    def ab_constants(self, n: int, convention: str = "exact") -> tuple[float, float]:
+        """The homogeneous constant, extrapolated as for :class:`CQ`: ``(d b/n^2, 0)``, or the
+        paper's Corollary 3, ``(d b^2/(4n^2), 0)``."""
+        return (self.A_paper if convention == "paper" else self.A_homogeneous), 0.0
 
     def compress(self, v, rng: np.random.Generator):
         xp = prepare(v, self.d, self.name)

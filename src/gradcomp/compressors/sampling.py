@@ -46,6 +46,7 @@ class ISCC(Correlated):
     """
 
     individually_unbiased = False
+    takes_weights = True
     schema, schema_name = ISCCConf, "base_iscc"
 
     @classmethod
@@ -70,7 +71,12 @@ class ISCC(Correlated):
         self.A, self.B = inner.omega + 1.0, 1.0
         # paper cq C.3 puts DRIVE's typical pi/2 - 1 here (A = pi/2), not its worst case
         self.A_paper = getattr(inner, "vnmse", inner.omega) + 1.0
+        self.sampling_weights = None if weights is None else self.q
         self.name = f"ISCC({inner.name})"
+
+    def ab_constants(self, n: int, convention: str = "exact") -> tuple[float, float]:
+        """``(omega_C + 1, 1)``; the paper (C.3) puts DRIVE's typical pi/2 - 1 for omega_C."""
+        return (self.A_paper if convention == "paper" else self.A), self.B
 
     def bits_per_client(self) -> float:
         return self.inner.bits_per_client() / self.n

@@ -42,6 +42,11 @@ class Kind:
     outputs: dict[str, str] = {}
     #: a quick job run where Snakemake runs (not sent to a cluster)
     local = True
+    #: the kind's own config schema (a figure kind: a :class:`~gradcomp.config.FigureBaseConf`
+    #: subclass) and the name its yamls put in their defaults list; None: the section's base
+    #: schema (``base_figure``, ``base_table``)
+    schema = None
+    schema_name = None
 
     @classmethod
     def output_paths(cls, root: str, ident: str, spec: dict) -> dict[str, str]:

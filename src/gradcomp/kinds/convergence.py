@@ -1,7 +1,7 @@
 """``kind: convergence``: curves of a metric against an axis, one panel per dataset or setting.
 
 Each panel has curves: the figure's ``methods`` (one curve per method, rr Figures 1, 2, 8),
-or its own ``curves`` (a method with overrides, or a sweep of one config key, shift
+or its own ``curves`` or the figure's (a method with overrides, or a sweep of one config key, shift
 Figures 1-2). Every curve is one run over its method's stepsize grid (the figure's
 ``grid``, or ``grids[method]`` for a method with two axes); the figure's ``select`` rule
 picks the drawn replica of each run, and, for a sweep, the value that reaches
@@ -41,7 +41,7 @@ def curves_of(spec: dict, panel: dict, sweep_stride: int = 1) -> list[dict]:
     """The panel's curves, sweeps expanded (a sweep that draws only some values keeps those
     and every ``sweep_stride``-th other): ``{key, method, label, overrides, value, sweep, best,
     show}``."""
-    listed = panel.get("curves") or [{"key": m, "method": m} for m in spec["methods"]]
+    listed = panel.get("curves") or spec.get("curves") or [{"key": m, "method": m} for m in spec["methods"]]
     out = []
     for c in listed:
         sweep = c.get("sweep")
@@ -87,14 +87,21 @@ class Convergence(Kind):
                               for m, g in grids.items()}
         if not spec["panels"]:
             raise ConfigError(f"figure {ident}: no panels")
+        budget_fraction = float(scale["budget_fraction"])
         panels, runs = [], []
         for panel in spec["panels"]:
             curves = curves_of(spec, panel, int(scale["sweep_stride"]))
             if not curves:
                 raise ConfigError(f"figure {ident}: a panel has no curves (set figure.methods or the panel's curves)")
+            # A bit budget (the panel's, else the figure's) ends every run there and is where
+            # the selection judges them.
+            budget = panel.get("budget") or spec["select"].get("budget")
+            budget = None if budget is None else float(budget) * budget_fraction
+            budget_runs = [] if budget is None else [f"run.max_bits={budget!r}"]
             # "keys" keeps the curves' order: the plan's json files sort the dicts' keys
             doc = {"dataset": panel.get("dataset"), "title": panel.get("title"), "k": None, "keys": [], "runs": {},
-                   "labels": {}, "methods": {}, "values": {}, "sweeps": {}, "show": {}, "epochs": {}}
+                   "labels": {}, "methods": {}, "values": {}, "sweeps": {}, "show": {}, "epochs": {},
+                   "budget": budget}
             for c in curves:
                 method = c["method"]
                 if method in grids:
@@ -106,7 +113,7 @@ class Convergence(Kind):
                 else:
                     raise ConfigError(f"figure {ident}: method {method!r} has no grid (set figure.grid or "
                                       f"figure.grids.{method})")
-                extra = list(spec.get("run_overrides") or [])
+                extra = list(spec.get("run_overrides") or []) + budget_runs
                 extra += list((spec.get("method_overrides") or {}).get(method, []))
                 extra += c["overrides"]
                 where = [f"dataset={panel['dataset']}"] if panel.get("dataset") else []

@@ -48,6 +48,11 @@ NEEDS: dict[str, tuple[Callable, str]] = {
                                           "message (E Q(x) = x with a variance omega)"),
     "contractive": (lambda q: q.kind == "contractive" or _client_unbiased(q),
                     "a contractive compressor C in B(delta), or an unbiased one used as Q/(omega + 1)"),
+    # the AB-inequality presupposes E 1/n sum C_i(a_i) = abar, which the unbiased and the
+    # correlated classes state and the contractive ones do not
+    "mean_unbiased": (lambda q: q.kind in ("unbiased", "correlated"),
+                      "a compressor whose mean over the clients is unbiased, with AB constants (an unbiased "
+                      "or a correlated one)"),
 }
 
 

@@ -52,8 +52,9 @@ def optimize(method, *, x0: np.ndarray, steps: dict[str, np.ndarray], multiplier
              x_star: np.ndarray, f_star: float, epochs: int, record_every: int,
              stop_dist_sq: Optional[float] = None, stop_rel_dist_sq: Optional[float] = None,
              diverge_factor: float = 1e4, metrics: tuple[str, ...] = DEFAULT_METRICS,
-             progress: Optional[Callable[[float], None]] = None) -> Trace:
-    """Run ``method`` until ``epochs`` data passes; see :class:`Trace` for the output.
+             progress: Optional[Callable[[float], None]] = None, max_bits: Optional[float] = None) -> Trace:
+    """Run ``method`` until ``epochs`` data passes (or until each client sent ``max_bits``
+    uplink bits, recorded then); see :class:`Trace` for the output.
 
     ``steps`` and ``multipliers`` map each of the method's axes to the stepsizes (R,) of
     the replicas and the multipliers that made them. When the method's iterates do not
@@ -68,11 +69,11 @@ def optimize(method, *, x0: np.ndarray, steps: dict[str, np.ndarray], multiplier
     steps = {a: np.asarray(steps[a], dtype=np.float64) for a in axes}
     multipliers = {a: np.asarray(multipliers[a], dtype=np.float64) for a in axes}
     x0 = np.asarray(x0, dtype=np.float64)
-    dist0 = float(np.sum((x0 - x_star) ** 2))
+    dist0 = None if x_star is None else float(np.sum((x0 - x_star) ** 2))
     kw = dict(x0=x0, x_star=x_star, f_star=f_star, epochs=epochs, record_every=record_every,
               stop_dist_sq=stop_dist_sq, stop_rel_dist_sq=stop_rel_dist_sq, diverge_factor=diverge_factor,
-              metrics=tuple(metrics), progress=progress)
-    bound = method.bound(steps, dist0)
+              metrics=tuple(metrics), progress=progress, max_bits=max_bits)
+    bound = None if dist0 is None else method.bound(steps, dist0)
     trace = _shared(method, steps, **kw)
     if trace is None:
         trace = _run(method, steps, **kw)
@@ -119,7 +120,7 @@ def _shared(method, steps: dict, **kw) -> Optional[Trace]:
 
 
 def _run(method, steps: dict, *, x0, x_star, f_star, epochs, record_every, stop_dist_sq, stop_rel_dist_sq,
-         diverge_factor, metrics, progress) -> Trace:
+         diverge_factor, metrics, progress, max_bits) -> Trace:
     prob = method.problem
     R = len(next(iter(steps.values())))
     live = np.arange(R)  # indices (into the full grid) of replicas still running
@@ -127,8 +128,13 @@ def _run(method, steps: dict, *, x0, x_star, f_star, epochs, record_every, stop_
     st = {a: v.copy() for a, v in steps.items()}
     status = np.full(R, ACTIVE, dtype=np.int8)
     event = np.full(R, -1, dtype=np.int64)
-    dist0 = float(np.sum((x0 - x_star) ** 2))
     fns = [(name, METRICS[name].fn) for name in metrics]
+    # Divergence is measured by ||x - x*||^2 against its start; where x* is unknown (a
+    # non-convex problem), by ||grad f(x)||^2 against its value at x^0.
+    if x_star is not None:
+        size_name, size0 = "dist_sq", float(np.sum((x0 - x_star) ** 2))
+    else:
+        size_name, size0 = "grad_norm_sq", None
     logs = {name: [] for name in metrics}
     passes, rounds_log, bits_log = [], [], []
     N = prob.N
@@ -137,20 +143,22 @@ def _run(method, steps: dict, *, x0, x_star, f_star, epochs, record_every, stop_
     bits = 0.0
 
     def record() -> None:
-        nonlocal X, st, live
+        nonlocal X, st, live, size0
         vals = {name: fn(prob, X, x_star, f_star) for name, fn in fns}
         bad = np.zeros(len(live), dtype=bool)
         for v in vals.values():
             bad |= ~np.isfinite(v)
-        dsq = vals.get("dist_sq")
-        if dsq is None:
-            dsq = np.sum((X - x_star) ** 2, axis=1)
-        bad |= dsq > diverge_factor * dist0
+        size = vals.get(size_name)
+        if size is None:
+            size = METRICS[size_name].fn(prob, X, x_star, f_star)
+        if size0 is None:
+            size0 = float(size[0])      # the first record: x^0, the same for every replica
+        bad |= size > diverge_factor * size0
         done = np.zeros_like(bad)
         if stop_dist_sq is not None:
-            done |= dsq < stop_dist_sq
+            done |= size < stop_dist_sq
         if stop_rel_dist_sq is not None:
-            done |= dsq <= stop_rel_dist_sq * dist0
+            done |= size <= stop_rel_dist_sq * size0
         done &= ~bad
         ok = ~bad
         for name, v in vals.items():
@@ -174,12 +182,13 @@ def _run(method, steps: dict, *, x0, x_star, f_star, epochs, record_every, stop_
         record()
         target = epochs * N
         next_record = record_every * N
-        while rows_seen < target and len(live):
+        bit_cap = np.inf if max_bits is None else float(max_bits)
+        while rows_seen < target and len(live) and bits < bit_cap:
             rows, sent = method.round(X, st)
             rows_seen += rows
             bits += sent
             rounds += 1
-            if rows_seen >= next_record:
+            if rows_seen >= next_record or bits >= bit_cap:
                 record()
                 next_record += record_every * N
                 if progress is not None:

@@ -26,11 +26,13 @@ class Metric:
     name: str
     label: str
     fn: Callable
+    #: reads x* or f*: only for a problem that knows them (``has_solution``)
+    needs_solution: bool = True
 
 
-def metric(name: str, label: str):
+def metric(name: str, label: str, needs_solution: bool = True):
     def deco(fn):
-        METRICS.register(name, Metric(name, label, fn))
+        METRICS.register(name, Metric(name, label, fn, needs_solution))
         return fn
 
     return deco
@@ -46,7 +48,7 @@ def dist_sq(prob, X, x_star, f_star):
     return np.sum((X - x_star) ** 2, axis=1)
 
 
-@metric("grad_norm_sq", "$\\|\\nabla f(x_t)\\|^2$")
+@metric("grad_norm_sq", "$\\|\\nabla f(x_t)\\|^2$", needs_solution=False)
 def grad_norm_sq(prob, X, x_star, f_star):
     G = prob.grads(X)
     return np.einsum("rd,rd->r", G, G)

@@ -68,7 +68,12 @@ class Plan:
 
     @property
     def data_path(self) -> str:
-        return f"{JOBS_ROOT}/{self.base['scale']['name']}/data.json"
+        """The data settings the jobs read, named by their content: they follow the environment
+        (GRADCOMP_DATA_MIRROR), and two builds planned in different environments at once must
+        not overwrite each other's."""
+        from .identity import digest
+
+        return f"{JOBS_ROOT}/{self.base['scale']['name']}/data-{digest(self.base['data'])[:12]}.json"
 
     @property
     def index_path(self) -> str:

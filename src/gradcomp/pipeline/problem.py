@@ -1,7 +1,7 @@
 """Build a federated problem from its config, and cache x*, f* and the constants.
 
 ``results/problems/<pid>/`` holds ``constants.json`` (L, mu, ..., f*), ``solution.npz``
-(x*) and ``clients.json`` (what the problem records of the split). LIBSVM data are re-read
+(x*; empty where the problem has none) and ``clients.json`` (what the problem records of the split). LIBSVM data are re-read
 and re-split by every job (fast, deterministic) rather than copied; a generated dataset's
 rows are stored there once (``data.npz``), since generating them costs more than reading.
 """
@@ -41,9 +41,10 @@ def prepare(cfg: dict, data_cfg: dict, out_dir: str | Path) -> None:
         io.savez(out_dir / "data.npz", A=np.asarray(A), y=np.asarray(y))
     prob, parts, y = build_problem(cfg, data_cfg, out_dir / "data.npz")
     pcfg = cfg["problem"]
-    x_star = prob.solve(pcfg)
+    x_star = prob.solve(pcfg) if prob.has_solution else None
     const = prob.constants(x_star, pcfg)
-    io.savez(out_dir / "solution.npz", x_star=x_star)
+    # an empty file where x* is unknown: the job's outputs are the same for every problem
+    io.savez(out_dir / "solution.npz", **({} if x_star is None else {"x_star": x_star}))
     io.write_json(out_dir / "clients.json", prob.clients_summary(y, parts))
     io.write_json(out_dir / "constants.json", const.to_dict())
 
@@ -55,5 +56,6 @@ def load(cfg: dict, data_cfg: dict, results_root: str | Path):
         prepare(cfg, data_cfg, pdir)
     prob, _, _ = build_problem(cfg, data_cfg, pdir / "data.npz")
     const = Constants.from_dict(io.read_json(pdir / "constants.json"))
-    x_star = np.asarray(io.loadz(pdir / "solution.npz")["x_star"])
+    sol = io.loadz(pdir / "solution.npz")
+    x_star = np.asarray(sol["x_star"]) if "x_star" in sol else None
     return prob, const, x_star

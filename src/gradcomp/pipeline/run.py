@@ -29,11 +29,11 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
     parameters).
     """
     prob, const, x_star = problem.load(cfg, data_cfg, results_root)
-    comp = compressors.build(cfg["compressor"], prob.d, prob.M)
+    comp = compressors.build(cfg["compressor"], prob.d, prob.M, weights=const.L_m)
     mult = multipliers_of(cfg)
     R = len(next(iter(mult.values())))
     seed, rcfg = cfg["seed"], cfg["run"]
-    x0 = float(rcfg["x0_std"]) * stream(seed, "x0").standard_normal(prob.d)
+    x0 = prob.x0(float(rcfg["x0_std"]), stream(seed, "x0"))
     method, theory = methods.build(
         cfg["method"], prob, const, comp, R, rng_sampling=stream(seed, "sampling"),
         rng=stream(seed, "compressor"), x0=x0, x_star=x_star, seed=seed,
@@ -44,6 +44,7 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
         x_star=x_star, f_star=const.f_star, epochs=int(rcfg["epochs"]), record_every=int(rcfg["record_every"]),
         stop_dist_sq=rcfg.get("stop_dist_sq"), stop_rel_dist_sq=rcfg.get("stop_rel_dist_sq"),
         diverge_factor=float(rcfg["diverge_factor"]), metrics=methods.recorded(rcfg), progress=progress,
+        max_bits=rcfg.get("max_bits"),
     )
     omega = comp.client_omega
     info = {"compressor": comp.name, "compressor_class": comp.describe(),

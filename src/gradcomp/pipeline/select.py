@@ -20,16 +20,19 @@ class Selection:
     level: float              # lowest metric over all replicas
 
 
-def select(trace: dict, metric: str, tie_factor: float) -> Selection:
+def select(trace: dict, metric: str, tie_factor: float, within=None) -> Selection:
     """Lowest ``metric`` reached; among replicas within ``tie_factor`` of it, the fastest.
 
     "Fastest" is the fewest data passes until the metric first drops to
     ``tie_factor * level``; remaining ties go to the smaller multiplier (the grid is
-    ascending and ``argmin`` returns the first index).
+    ascending and ``argmin`` returns the first index). ``within`` (T,) bool: only these
+    records count (a budget on the x axis).
     """
     from ..report.axes import y_values
 
     Y = y_values(trace, metric)  # (T, R)
+    if within is not None:
+        Y = np.where(np.asarray(within)[:, None], Y, np.nan)
     passes = np.asarray(trace["passes"], dtype=float)
     with np.errstate(invalid="ignore"):
         best = np.where(np.all(np.isnan(Y), axis=0), np.inf, np.nanmin(np.where(np.isnan(Y), np.inf, Y), axis=0))

@@ -50,7 +50,13 @@ def check_run(cfg: dict) -> None:
     SAMPLERS[mcfg["sampling"]].check(mcfg)
     cls.check(mcfg)
     for metric in recorded(cfg["run"]):
-        METRICS[metric]
+        if METRICS[metric].needs_solution and not pcls.has_solution:
+            raise ConfigError(f"problem {cfg['problem']['name']!r} has no known solution x*: run.metrics cannot "
+                              f"record {metric} (record grad_norm_sq)")
+    if not pcls.has_solution:
+        for key in ("stop_dist_sq", "stop_rel_dist_sq"):
+            if cfg["run"].get(key) is not None:
+                raise ConfigError(f"problem {cfg['problem']['name']!r} has no known solution x*: set run.{key}=null")
     step = cfg["stepsize"]
     for axis, (single, grid) in STEP_AXES.items():
         if axis not in cls.axes and (step.get(grid) is not None or float(step.get(single, 1.0)) != 1.0):
@@ -61,7 +67,8 @@ def check_run(cfg: dict) -> None:
         raise ConfigError(f"problem.n_clients={M}: need 1 <= n_clients <= the {cfg['dataset']['n_samples']} samples "
                           f"of {cfg['dataset']['name']}")
     try:
-        comp = compressors.build(cfg["compressor"], d, M)
+        # the problem's weights are not known before it is built: positive stand-ins check the rest
+        comp = compressors.build(cfg["compressor"], d, M, weights=[1.0] * M)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"compressor {cfg['compressor']['name']!r} for d = {d}, M = {M}: {exc}") from None
     why = refusal(mcfg, comp)

@@ -17,6 +17,7 @@ A problem is declared once, on its class, with ``@PROBLEMS.register(name)`` (the
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -55,9 +56,19 @@ class Constants:
     zeta_sq: float
     sigma_sq: float
     sigma_n_sq: float
+    # The constants of paper cq's MARINA theory (Szlendak et al. 2021; cq Assumptions 2, 3, 7,
+    # 8), where the problem states them: L_+ (root mean square of the clients' smoothness in the
+    # sense (1/n) sum ||grad f_i(x) - grad f_i(y)||^2 <= L_+^2 ||x - y||^2), the Hessian variance
+    # L_pm, their weighted forms with w_i = L_i / sum_j L_j, and L_A = mean_i L_i. ``L`` is L_-.
+    L_plus: Optional[float] = None
+    L_pm: Optional[float] = None
+    L_plus_w: Optional[float] = None
+    L_pm_w: Optional[float] = None
+    L_A: Optional[float] = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields, without the optional ones a problem does not state."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Constants":
@@ -77,8 +88,14 @@ class ProblemBase:
         are the data's row indices of client m."""
         raise NotImplementedError
 
-    def solve(self, pcfg: dict) -> np.ndarray:
+    def solve(self, pcfg: dict) -> Optional[np.ndarray]:
+        """x* (None where ``has_solution`` is False)."""
         raise NotImplementedError
+
+    def x0(self, std: float, rng: np.random.Generator) -> np.ndarray:
+        """The start ``x^0 = std N(0, I)`` (``run.x0_std``, the stream "x0"); a problem whose
+        paper fixes its start overrides this."""
+        return std * rng.standard_normal(self.d)
 
     def constants(self, x_star: np.ndarray, pcfg: dict) -> Constants:
         raise NotImplementedError
@@ -89,12 +106,17 @@ class ProblemBase:
 
 
 def split_clients(y: np.ndarray, pcfg: dict, seed: int) -> list[np.ndarray]:
-    """Client parts by ``problem.split``: sorted by target (hetero) or at random (iid)."""
+    """Client parts by ``problem.split``: sorted by target (hetero), at random (iid), or
+    consecutive near-equal segments in file order (contiguous)."""
     from ..config import choice
     from ..data import hetero_split, iid_split
+    from ..data.split import contiguous_split
     from ..seeding import stream
 
     M = int(pcfg["n_clients"])
-    if choice(pcfg["split"]) == "hetero":
+    split = choice(pcfg["split"])
+    if split == "hetero":
         return hetero_split(y, M)
+    if split == "contiguous":
+        return contiguous_split(len(y), M)
     return iid_split(len(y), M, stream(seed, "split"))

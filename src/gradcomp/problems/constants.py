@@ -94,4 +94,15 @@ def compute_constants(prob, x_star: np.ndarray, batch_fraction: float) -> Consta
         f_star=float(prob.loss(x_star)), x_star_sq_norm=float(x_star @ x_star),
         grad_norm_at_x_star=float(np.linalg.norm(prob.grad(x_star))),
         zeta_sq=zeta_sq, sigma_sq=float(sigma_sq), sigma_n_sq=sigma_n_sq,
+        **smoothness_bounds(L_m),
     )
+
+
+def smoothness_bounds(L_m) -> dict:
+    """Paper cq's constants bounded by the clients' smoothness, where the problem knows no
+    better: ``L_+ <= sqrt(mean_m L_m^2)`` (each ``||grad f_m(x) - grad f_m(y)|| <= L_m
+    ||x - y||``), ``L_pm <= L_+``, and with ``w_m = L_m / sum L`` both weighted constants
+    ``<= L_A = mean_m L_m``, since ``1/n sum_m L_m^2 / (n w_m) = L_A^2``."""
+    L_m = np.asarray(L_m, dtype=float)
+    L_plus, L_A = float(np.sqrt(np.mean(L_m**2))), float(np.mean(L_m))
+    return {"L_plus": L_plus, "L_pm": L_plus, "L_plus_w": L_A, "L_pm_w": L_A, "L_A": L_A}

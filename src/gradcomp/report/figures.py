@@ -55,12 +55,20 @@ def collect(spec_doc: dict) -> list[dict]:
             rid = panel["runs"][key]
             trace = io.loadz(Path(root) / "runs" / rid / "trace.npz")
             info = io.read_json(Path(root) / "runs" / rid / "info.json")
-            s = select(trace, sel["metric"], float(sel["tie_factor"]))
+            within = budget_mask(panel.get("budget"), trace, info)
+            s = select(trace, sel["metric"], float(sel["tie_factor"]), within=within)
             entries.append({"method": key, "label": panel["labels"][key], "rid": rid, "trace": trace, "info": info,
                             "sel": s, "value": panel.get("values", {}).get(key),
                             "show": panel.get("show", {}).get(key, True)})
         out.append({"panel": panel, "entries": entries})
     return out
+
+
+def budget_mask(budget, trace: dict, info: dict):
+    """The records within a per-client bit budget (None: every record)."""
+    if budget is None:
+        return None
+    return x_values(trace, info, "bits") <= float(budget)
 
 
 def extra_axes(tr: dict) -> list[str]:
@@ -111,6 +119,9 @@ def caption(spec_doc: dict, data: list[dict], best: dict) -> str:
     epochs = sorted({e for p in spec_doc["panels"] for e in p["epochs"].values()})
     passes = "/".join(str(e) for e in epochs) + (" data passes" if max(epochs) <= scale["epochs"]
                                                   else " data passes at most")
+    budgets = [p.get("budget") for p in spec_doc["panels"]]
+    if all(b is not None for b in budgets):
+        passes = "runs end at a budget of " + "/".join(f"{b:g}" for b in dict.fromkeys(budgets)) + " bits per client"
     lines = [
         f"**{spec['id']}** (scale={scale['name']}, {passes}, "
         f"{_grids_text(spec)}). {spec['caption'].strip()}",
@@ -208,13 +219,18 @@ def build_figure(spec_doc: dict) -> None:
     best = _best_of_sweeps(data, spec)
     style.apply()
     n = len(data)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6), squeeze=False)
+    ncols = min(int(spec.get("ncols") or n), n)
+    nrows = math.ceil(n / ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False)
+    for ax in grid.ravel()[n:]:
+        ax.set_visible(False)
+    axes = list(grid.ravel()[:n])
     rows, sel_rows, reach_rows = [], [], []
     extra = sorted({a for p in data for e in p["entries"] for a in extra_axes(e["trace"])}, key=list(STEP_AXES).index)
     titled = any(p["panel"].get("title") for p in data)
     bounds = bool(spec.get("bounds"))
     metrics = [m for m in data[0]["entries"][0]["trace"] if m in _recorded_metrics(data)]
-    for i, (ax, p) in enumerate(zip(axes[0], data)):
+    for i, (ax, p) in enumerate(zip(axes, data)):
         panel = p["panel"]
         lead = [panel["title"]] if titled else []
         for e in p["entries"]:
@@ -261,20 +277,27 @@ def build_figure(spec_doc: dict) -> None:
         ax.set_yscale("log")
         if spec.get("xscale", "linear") != "linear":
             ax.set_xscale(spec["xscale"])
+        elif spec.get("xsci"):
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         if spec.get("xlim"):
             ax.set_xlim(*spec["xlim"])
         if spec.get("ylim"):
             ax.set_ylim(*spec["ylim"])
         ax.set_title(spec["panel_title"].format(dataset=panel["dataset"], k=panel["k"], title=panel.get("title")))
         ax.set_xlabel(spec["xlabel"])
-    axes[0][0].set_ylabel(spec["ylabel"])
-    per_panel = [ax.get_legend_handles_labels() for ax in axes[0]]
+    for row in grid:
+        row[0].set_ylabel(spec["ylabel"])
+    per_panel = [ax.get_legend_handles_labels() for ax in axes]
     if all(lab == per_panel[0][1] for _, lab in per_panel):
         handles, labels = per_panel[0]
-        fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
-                   bbox_to_anchor=(0.5, 1.06))
+        if len(labels) <= 6:
+            fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
+                       bbox_to_anchor=(0.5, 1.06))
+        else:   # two rows, above the panels' titles
+            fig.legend(handles, labels, loc="lower center", ncol=math.ceil(len(labels) / 2), frameon=False,
+                       bbox_to_anchor=(0.5, 1.0))
     else:
-        for ax in axes[0]:
+        for ax in axes:
             ax.legend(frameon=False, fontsize=7)
     cap = caption(spec_doc, data, best)
     fig.text(0.0, -0.02, "\n".join(textwrap.wrap(cap.replace("**", "").replace("\n\n", " "), 190 if n > 1 else 75)),
