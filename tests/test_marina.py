@@ -176,7 +176,7 @@ def test_bit_budget_ends_the_run_and_bounds_the_selection():
     m = np.array([1.0, 2.0, 4.0])
     tr = optimize(method, x0=x0, steps={"gamma": theory["gamma"] * m}, multipliers={"gamma": m}, x_star=x_star,
                   f_star=c.f_star, epochs=10**9, record_every=5, metrics=("grad_norm_sq",), max_bits=3e4)
-    assert tr.bits[-1] >= 3e4 and tr.bits[-2] < 3e4 + 0   # ended by the budget, recorded there
+    assert tr.bits[-1] >= 3e4 and tr.bits[-2] < 3e4   # ended by the budget, recorded there
     assert tr.bits[-1] - 3e4 < 2 * 32 * 32                 # within one round of it
     within = tr.bits <= 1e4
     s_all, s_budget = select(tr, "grad_norm_sq", 1.0), select(tr, "grad_norm_sq", 1.0, within=within)

@@ -73,7 +73,7 @@ class Plan:
         not overwrite each other's."""
         from .identity import digest
 
-        return f"{JOBS_ROOT}/{self.base['scale']['name']}/data-{digest(self.base['data'])[:12]}.json"
+        return f"{JOBS_ROOT}/{self.base['scale']['name']}/data-{digest(self.base['data'])}.json"
 
     @property
     def index_path(self) -> str:

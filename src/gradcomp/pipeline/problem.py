@@ -1,9 +1,10 @@
 """Build a federated problem from its config, and cache x*, f* and the constants.
 
 ``results/problems/<pid>/`` holds ``constants.json`` (L, mu, ..., f*), ``solution.npz``
-(x*; empty where the problem has none) and ``clients.json`` (what the problem records of the split). LIBSVM data are re-read
-and re-split by every job (fast, deterministic) rather than copied; a generated dataset's
-rows are stored there once (``data.npz``), since generating them costs more than reading.
+(x*; empty where the problem has none) and ``clients.json`` (what the problem records of
+the split). LIBSVM data are re-read and re-split by every job (fast, deterministic) rather
+than copied; a generated dataset's rows are stored there once (``data.npz``), since
+generating them costs more than reading.
 """
 
 from __future__ import annotations
