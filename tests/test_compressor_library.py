@@ -18,7 +18,7 @@ import pytest
 from gradcomp.compressors import (
     CQ, IQ, ISCC, NAMES, SparseDithering, SphericalCompression, BitCost, Drive, Identity, Induced, InputError, NaturalCompression,
     NaturalDithering, PermK, PermKCQ, RandK, ScaledRandK, ScaledSign, StandardDithering,
-    TernGrad, TopK, build,
+    TernGrad, TopK, UnbiasedSparseDithering, build,
 )
 from gradcomp.compressors.rotation import fwht
 
@@ -76,7 +76,7 @@ UNBIASED = [
     Induced(TopK(D, 4, C32), RandK(D, 3, C32)),
     Induced(ScaledSign(D, C32), StandardDithering(D, 2, "l2", C32)),
     RandK(D, 5, C32),
-    SparseDithering(D, 8, 2, C32),
+    UnbiasedSparseDithering(D, 0.25, C32),
 ]
 
 
@@ -326,29 +326,7 @@ def test_iscc_weighted_ab_equality_and_unbiased_mean():
     assert ISCC(Drive(16, "hadamard", C32), n).A_paper == pytest.approx(math.pi / 2)
 
 
-# --- paper oc reconstructions ----------------------------------------------------------------
-
-
-def test_spherical_compression_is_a_projection_with_its_stated_delta():
-    d, b = 12, 6
-    q = SphericalCompression(d, b, C32)
-    x = sample_vector(d, seed=54)
-    out = draws(q, x, 3000, seed=55)
-    np.testing.assert_allclose(np.sum(out * (x - out), axis=1), 0, atol=1e-12 * np.sum(x**2))  # orthogonal
-    m, se = mean_and_se(np.sum((out - x) ** 2, axis=1) / np.sum(x**2))
-    assert abs(m - (1 - q.delta)) <= Z * se
-    assert 0 < q.delta < 1 and SphericalCompression(1, 0, C32).delta == 1.0
-    assert q.bits_per_client() == b + 32 and q.kind == "contractive"
-    # more index bits, smaller error
-    assert SphericalCompression(d, 8, C32).delta > q.delta > SphericalCompression(d, 2, C32).delta
-
-
-def test_sparse_dithering_bits_and_sparsity():
-    q = SparseDithering(30, 6, 3, BitCost(32, True))
-    assert q.bits_per_client() == 6 * 3 + 32 + math.ceil(math.log2(math.comb(30, 6)))
-    assert SparseDithering(30, 6, 3, C32).bits_per_client() == 6 * 3 + 32
-    out = q.compress(rng(56).standard_normal((50, 30)), rng(57))
-    assert np.all(np.count_nonzero(out, axis=1) <= 6)
+# --- paper oc: Sparse Dithering and Spherical Compression are tested in test_oc_compressors ----
 
 
 # --- DRIVE ---------------------------------------------------------------------------------
@@ -424,8 +402,9 @@ def every_compressor(d, n):
         CQ(d, n, "uniform", C32), CQ(d, n, "cyclic", C32), PermK(d, n, C32),
         PermKCQ(d, n, 1, "uniform", C32), Drive(d, "hadamard", C32), Drive(d, "uniform", C32),
         TopK(d, 2, C32), ScaledRandK(d, 1, C32), ScaledSign(d, C32),
-        Induced(TopK(d, 1, C32), NaturalDithering(d, 2, "l2", C32)), SparseDithering(d, 1, 2, C32),
-        SphericalCompression(d, 3, C32), ISCC(StandardDithering(d, 2, "l2", C32), n, np.arange(1, n + 1)),
+        Induced(TopK(d, 1, C32), NaturalDithering(d, 2, "l2", C32)), SparseDithering(d, 0.1, C32),
+        UnbiasedSparseDithering(d, 0.25, C32), SphericalCompression(d, 0.6, C32),
+        ISCC(StandardDithering(d, 2, "l2", C32), n, np.arange(1, n + 1)),
         RandK(d, 1, C32), Identity(d, C32),
     ]
 

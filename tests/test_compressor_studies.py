@@ -14,28 +14,34 @@ from gradcomp.verify import claims as claims_mod
 
 
 def test_bounds_are_consistent_and_spherical_sits_just_above_the_average_bound():
-    d = 64
-    for b in (1, 4, 16, 64, 256):
-        avg = cb.average_case_bound(b, d)
-        assert 0 < avg < 1
-        assert avg >= cb.average_case_bound(b + 8, d)  # more bits, smaller bound
-    # large b: the average bound approaches 2^(-2b/(d-1)), the rate of 4^(-b/d)
-    b = 2048
-    assert cb.average_case_bound(b, d) == pytest.approx(2.0 ** (-2 * b / (d - 1)), rel=0.5)
-    for b in (2, 6, 10):  # Spherical Compression: b index bits + a sign bit, the scale free
-        sc, lb = cb.spherical_error(b, d), cb.average_case_bound(b + 1, d)
-        assert lb <= sc <= 1.1 * lb
+    for d in (4, 14, 64, 256):
+        bits = np.array([cb.aca_bits(a, d) for a in (0.05, 0.1, 0.2, 0.4, 0.8)])
+        assert np.all(np.diff(bits) < 0)  # a larger error needs fewer bits
+        for a in (0.1, 0.25, 0.5):
+            aca = cb.aca_bits(a, d)
+            assert cb.wca_bits(a, d) == pytest.approx(aca + math.log2(d))
+            assert aca < cb.spherical_expected_bits(a, d) < aca + 3  # B < -log P + 3 (poster)
+            assert cb.alpha_for_bits(aca, d, "aca") == pytest.approx(a, rel=1e-9)
+    # large d: -log2 P / d approaches the uncertainty rate (1/2) log2(1/alpha)
+    assert cb.aca_bits(0.1, 1000) / 1000 == pytest.approx(0.5 * math.log2(10), abs=0.01)
     assert float(cb.uncertainty_bound(1.0)) == 0.25
+    assert cb.uncertainty_bits(0.25, 10) == 10.0
+    # Sparse Dithering's closed forms (spec §4): 4.82 d printed, 3.35 d corrected
+    assert cb.sd_bits_printed(10**5, 0.1) / 10**5 == pytest.approx(4.82, abs=0.01)
+    assert cb.sd_bits_corrected(10**5, 0.1) / 10**5 == pytest.approx(3.35, abs=0.01)
+    assert cb.sd_randomized_bits(100, 0.25) == pytest.approx((math.log2(3) + 1) * 100 + math.log2(100) + 30)
 
 
-def test_spherical_error_matches_monte_carlo():
+def test_spherical_mean_code_length_matches_the_theory():
     from gradcomp.compressors import BitCost, SphericalCompression
 
-    d, b, N = 32, 5, 3000
-    q = SphericalCompression(d, b, BitCost(32, False))
+    d, alpha, N = 8, 0.4, 3000
+    q = SphericalCompression(d, alpha, BitCost(32, False))
     X = np.random.default_rng(0).standard_normal((N, d))
-    err = np.sum((q.compress(X, np.random.default_rng(1)) - X) ** 2, axis=1) / np.sum(X * X, axis=1)
-    assert abs(err.mean() - cb.spherical_error(b, d)) < 5 * err.std() / math.sqrt(N)
+    out, bits = q.encode(X, np.random.default_rng(1))
+    err = np.sum((out - X) ** 2, axis=1) / np.sum(X * X, axis=1)
+    assert err.max() <= alpha * (1 + 1e-12)
+    assert abs(bits.mean() - cb.spherical_expected_bits(alpha, d) - 32) < 5 * bits.std() / math.sqrt(N)
 
 
 def _write(path, header, rows):
@@ -82,11 +88,11 @@ def test_study_plan_composes_entries_and_picks_draws_by_scale():
 
     plan = build_plan(["scale=smoke"])
     sp = plan.studies["oc/bits-vs-error"]
-    assert sp.doc["draws"] == 8 and sp.outputs["png"].endswith("oc/bits-vs-error.png")
+    assert sp.doc["draws"] == 6 and sp.outputs["png"].endswith("oc/bits-vs-error.png")
     labels = [e["label"] for e in sp.doc["entries"]]
-    assert "Rand-k k=16" in labels and len(labels) == len(set(labels))
-    rk = next(e for e in sp.doc["entries"] if e["label"] == "Rand-k k=16")["compressor"]
-    assert rk["k"] == 16 and rk["bits_per_float"] == 32
+    assert "Rand-k k=7" in labels and len(labels) == len(set(labels))
+    rk = next(e for e in sp.doc["entries"] if e["label"] == "Rand-k k=7")["compressor"]
+    assert rk["k"] == 7 and rk["bits_per_float"] == 32
     assert {"oc", "cq"} <= set(plan.papers())
     assert set(plan.claims) >= {"oc", "cq"}
 

@@ -13,8 +13,8 @@ from conftest import REPO
     ("method=dianna", "Available options in 'method'"),
     ("compressor.kk=2", "Key 'kk' not in 'CompressorConf'"),
     ("method.sampling=bogus", "unknown sampling 'bogus'; valid: full, rr, with_replacement"),
-    ("method.algorithm=bogus", "unknown method algorithm 'bogus'; valid: dcgd, diana"),
-    ("method.stepsize_rule=bogus", "unknown stepsize rule 'bogus'; valid: diana,"),
+    ("method.algorithm=bogus", "unknown method algorithm 'bogus'; valid: cgd, dcgd, diana"),
+    ("method.stepsize_rule=bogus", "unknown stepsize rule 'bogus'; valid: cgd, diana,"),
     ("stepsize.multiplier=abc", "could not be converted to Float"),
     ("scale=huge", "Available options in 'scale'"),
 ])

@@ -34,9 +34,14 @@ def test_plan_is_deterministic_and_hash_sensitive():
     # cq: fig1 6 panels x 5 curves; fig3 5 new per panel (PermK and CQ at n = 64 are fig1's);
     # fig5 4 x 4; fig2 3 x 4; fig1_exact 6 x 4 (its GD curves are fig1's)
     assert len(cq) == 30 + 15 + 16 + 12 + 24
-    assert len(a.runs) == len(rr) + len(shift) + len(cq)
-    # rr's 3 datasets, shift's ridge problem, cq's 6 + 4 quadratics and 3 logistic regressions
-    assert len(a.problems) == 3 + 1 + 10 + 3
+    # oc/fig1 at smoke: 4 curves per panel and Top-k's k thinned to every 6th (3 on Body-Fat,
+    # 2 on Breast-Cancer)
+    oc = runs_of("oc")
+    assert len(oc) == 4 + 3 + 4 + 2
+    assert len(a.runs) == len(rr) + len(shift) + len(cq) + len(oc)
+    # rr's 3 datasets, shift's ridge problem, cq's 6 + 4 quadratics and 3 logistic regressions,
+    # oc's ridge regression on Body-Fat and logistic regression on Breast-Cancer
+    assert len(a.problems) == 3 + 1 + 10 + 3 + 2
     base = run_config(to_plain(compose(["method=qsgd"])))
     for change in (["seed=1"], ["compressor.bits_per_float=32"], ["run.epochs=7"], ["problem.split=iid"]):
         assert run_id(run_config(to_plain(compose(["method=qsgd", *change])))) != run_id(base), change

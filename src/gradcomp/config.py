@@ -280,6 +280,8 @@ class FigureConf(FigureBaseConf):
     panels: List[PanelConf] = MISSING
     # Panels per row (null: all in one row).
     ncols: Optional[int] = None
+    # Where each panel's own legend goes (matplotlib's loc; null: "best"), when panels differ.
+    legend_loc: Optional[str] = None
     # The curves of every panel that lists none of its own: ``curves``, else one per method.
     methods: List[str] = field(default_factory=list)
     curves: List[CurveConf] = field(default_factory=list)
@@ -362,9 +364,18 @@ class ClaimConf:
 
 
 @dataclass
+class RetiredClaimConf:
+    """A claim no longer checked, and why (listed in VERIFICATION.md)."""
+
+    id: str = MISSING
+    why: str = MISSING
+
+
+@dataclass
 class ClaimSetConf:
     paper: str = MISSING
     claims: List[ClaimConf] = MISSING
+    retired: List[RetiredClaimConf] = field(default_factory=list)
 
 
 @dataclass

@@ -13,18 +13,19 @@ from .base import (COMPRESSORS, BitCost, Compressor, Contractive, Correlated, In
                    resolve_k)
 from .contractive import Induced, ScaledSign
 from .correlated import CQ, IQ, PermK, PermKCQ
-from .optimal import SparseDithering, SphericalCompression
 from .quantizers import NaturalCompression, NaturalDithering, StandardDithering, TernGrad
 from .randk import Identity, RandK, sample_subsets
 from .rotation import Drive
 from .sampling import ISCC
+from .sparse_dithering import SparseDithering, UnbiasedSparseDithering
 from .sparsifiers import ScaledRandK, TopK
+from .spherical import SphericalCompression
 
 __all__ = [
     "BitCost", "COMPRESSORS", "CQ", "Compressor", "Contractive", "Correlated", "Drive", "IQ", "ISCC",
     "Identity", "Induced", "InputError", "NaturalCompression", "NaturalDithering", "PermK", "PermKCQ",
     "RandK", "ScaledRandK", "ScaledSign", "SparseDithering", "SphericalCompression", "StandardDithering",
-    "TernGrad", "TopK", "Unbiased", "build", "resolve_k", "sample_subsets", "NAMES",
+    "TernGrad", "TopK", "Unbiased", "UnbiasedSparseDithering", "build", "resolve_k", "sample_subsets", "NAMES",
 ]
 
 NAMES = tuple(COMPRESSORS.names())

@@ -9,12 +9,18 @@ Every compressor is a subclass of one of the three classes below, which states w
 theory of a method may assume of it, and declares its capabilities:
 
 * :class:`Unbiased`, U(omega): ``omega``;
-* :class:`Contractive`, B(delta): ``delta``;
+* :class:`Contractive`, B(delta): ``delta``; with ``sure_bound`` the bound holds for every
+  draw (paper oc's class C(alpha), alpha = 1 - delta);
 * :class:`Correlated`, a joint compressor of n clients in the AB-inequality: ``A``, ``B``,
   and ``omega`` of each client's message when it is unbiased on its own;
 * ``joint``: it acts on all clients' vectors at once (built for n clients);
 * ``sparse_path``: it keeps k coordinates per client drawn by ``sample(rng, M)`` and scales
   them by ``scale``, so a method may compute only those coordinates.
+
+``encode(v, rng)`` gives the decoded batch and each client's code length; it is
+``bits_per_client()`` for every row unless the compressor is ``variable_length`` (a code
+whose length depends on the input and the draw; ``bits_per_client()`` is then a stated
+bound on the expected length for the worst unit input).
 
 It is declared once, with its config name and schema, by ``@COMPRESSORS.register(name)``
 on the class, which also provides ``from_config(cfg, d, n, cost)``.
@@ -25,11 +31,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..backend import namespace_of
 from ..config import CompressorConf
 from ..registry import Registry
 
 #: Every compressor, by its config name (``compressor.name``).
-COMPRESSORS = Registry("compressor", "gradcomp.compressors", exclude=("kernels",))
+COMPRESSORS = Registry("compressor", "gradcomp.compressors", exclude=("kernels", "spherical_kernels"))
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,13 @@ class Compressor:
     #: the config schema (a :class:`~gradcomp.config.CompressorConf`) and its ConfigStore name
     schema, schema_name = CompressorConf, "base_compressor"
 
+    #: its code length depends on the input and the draw; ``encode`` gives the actual length
+    #: (``bits_per_client()`` is then a stated bound on the expected length for the worst
+    #: unit input, the ACA quantity B of paper oc)
+    variable_length = False
+    #: ||C(x) - x||^2 <= (1 - delta)||x||^2 holds for every draw (the class C(alpha)), not only in expectation
+    sure_bound = False
+
     #: the weights w of the weighted AB-inequality it satisfies (cq Assumption 6), or None
     #: for the plain one (w_i = 1/n)
     sampling_weights = None
@@ -118,6 +132,17 @@ class Compressor:
     def compress(self, v, rng):
         raise NotImplementedError
 
+    def encode(self, v, rng):
+        """``(C(v), bits)``: what the server decodes and each client's code length, shape ``v.shape[:-1]``.
+
+        A fixed-length compressor's length is ``bits_per_client()`` for every row; a
+        ``variable_length`` one overrides this with the length of its actual code, and its
+        ``compress(v, rng)`` equals ``encode(v, rng)[0]`` on the same draws.
+        """
+        out = self.compress(v, rng)
+        xp = namespace_of(out)
+        return out, xp.zeros(tuple(v.shape[:-1]), dtype=xp.float64) + float(self.bits_per_client())
+
     def bits_per_client(self) -> float:
         raise NotImplementedError
 
@@ -146,12 +171,18 @@ class Unbiased(Compressor):
 
 
 class Contractive(Compressor):
-    """B(delta): ``E||C(x) - x||^2 <= (1 - delta) ||x||^2`` with ``0 < delta <= 1``."""
+    """B(delta): ``E||C(x) - x||^2 <= (1 - delta) ||x||^2`` with ``0 < delta <= 1``.
+
+    With ``sure_bound`` the inequality holds for every draw: paper oc's class C(alpha),
+    alpha = 1 - delta.
+    """
 
     kind = "contractive"
     delta: float
 
     def _constant(self) -> str:
+        if self.sure_bound:
+            return f"C(alpha = {1.0 - self.delta:.4g}), biased; the bound holds for every draw"
         return f"B(delta = {self.delta:.4g}), biased"
 
 

@@ -33,14 +33,18 @@ class CompressorStudy(Kind):
                 comp = planner.compose(ov)["compressor"]
                 label = s["name"] if v is None else f"{s['name']} {s['param']}={v}"
                 entries.append({"series": s["name"], "label": label, "value": v, "compressor": comp,
-                                "reconstructed": bool(s.get("reconstructed", False))})
+                                "reconstructed": bool(s.get("reconstructed", False)),
+                                "draws_scale": float(s.get("draws_scale", 1.0)),
+                                "unit_vector_view": bool(s.get("unit_vector_view", False)),
+                                "guarantee": s.get("guarantee")})
         doc = {"entries": entries, "draws": int(spec["draws"][scale])}
         return ArtifactPlan(spec["kind"], spec, doc, cls.output_paths(planner.figures_root, ident, spec))
 
 
 @STUDY_KINDS.register("bits_vs_error")
 class BitsVsError(CompressorStudy):
-    """paper oc's normalised error against bits per coordinate, with the lower bounds."""
+    """paper oc's normalised error against bits per coordinate, worst case and average case,
+    with the prior bound, the poster's two P(alpha, d) bounds and its headline numbers."""
 
     outputs = {"png": ".png", "pdf": ".pdf", "csv": ".csv", "caption": "_caption.md"}
 

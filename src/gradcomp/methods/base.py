@@ -187,6 +187,18 @@ class Method:
         """The method's derived parameters (alpha, p, ...) for ``info.json``."""
         return {}
 
+    def send(self, V: np.ndarray) -> np.ndarray:
+        """What the server decodes of every client's message ``C(V)`` (``V`` of shape
+        ``(R, M, d)``), drawn from the method's stream. Where the compressor's code length
+        depends on the input (``variable_length``), :meth:`bits` becomes this message's
+        actual length, the mean over the clients (one replica: see ``validate``)."""
+        if not self.compressor.variable_length:
+            return self.compressor.compress(V, self.rng)
+        out, bits = self.compressor.encode(V, self.rng)
+        self._bits = float(np.mean(bits))
+        return out
+
     def bits(self) -> float:
-        """Uplink bits of one client's compressed message."""
+        """Uplink bits of one client's compressed message (the last one sent, for a
+        variable-length code)."""
         return self._bits

@@ -70,13 +70,13 @@ class DCGD(Method):
                 S = q.sample(rng, self.M)
                 g_hat = self.shifts.estimate_at(self.problem.batch_grads_at(batch, X, S), S, q.scale)[0]
             else:
-                g_hat = self.shifts.estimate(self.problem.batch_grads(batch, X), lambda v: q.compress(v, rng))[0]
+                g_hat = self.shifts.estimate(self.problem.batch_grads(batch, X), self.send)[0]
             X -= gamma[:, None] * g_hat
         elif self.uses_coordinates:
             S = q.sample(rng, self.M)
             X -= (gamma * q.scale)[:, None] * client_mean_scatter(self.problem.batch_grads_at(batch, X, S), S, self.d)
         else:
-            X -= gamma[:, None] * q.compress(self.problem.batch_grads(batch, X), rng).mean(axis=1)
+            X -= gamma[:, None] * self.send(self.problem.batch_grads(batch, X)).mean(axis=1)
         return batch.n_rows, self.bits()
 
     def keep(self, mask):

@@ -72,7 +72,7 @@ class Diana(Method):
             self.shifts.learn_at(S, hS, delta, delta_bar, self.alpha, s)
         else:
             G = self.problem.batch_grads(batch, X)
-            g_hat, delta = self.shifts.estimate(G, lambda v: q.compress(v, rng), s)
+            g_hat, delta = self.shifts.estimate(G, self.send, s)
             self.shifts.learn(delta, self.alpha, s)
         X -= gamma[:, None] * g_hat
         return batch.n_rows, self.bits()

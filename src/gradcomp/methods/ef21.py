@@ -64,7 +64,7 @@ class EF21(Method):
             self.g_bar += client_mean_scatter(delta, S, X.shape[1])
         else:
             G = self.problem.batch_grads(batch, X)
-            self.g += self.c * q.compress(G - self.g, rng)
+            self.g += self.c * self.send(G - self.g)
             self.g_bar = self.g.mean(axis=1)
         X -= gamma[:, None] * self.g_bar
         return batch.n_rows, self.bits()

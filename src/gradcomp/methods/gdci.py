@@ -39,7 +39,7 @@ class GDCI(Method):
             mean = q.scale * client_mean_scatter(Vs, S, self.d)
         else:
             V = X[:, None, :] - gamma[:, None, None] * self.problem.batch_grads(batch, X)
-            mean = q.compress(V, rng).mean(axis=1)
+            mean = self.send(V).mean(axis=1)
         X *= (1.0 - eta)[:, None]
         X += eta[:, None] * mean
         return batch.n_rows, self.bits()

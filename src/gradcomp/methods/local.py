@@ -144,9 +144,9 @@ class LocalMethod(Method):
         if not self.uses_coordinates:
             v = self._messages(X, batches, gamma, None)
             if self.shifts is None:
-                g_hat = q.compress(v, rng).mean(axis=1)
+                g_hat = self.send(v).mean(axis=1)
             else:
-                g_hat, delta = self.shifts.estimate(v, lambda a: q.compress(a, rng))
+                g_hat, delta = self.shifts.estimate(v, self.send)
                 self.shifts.learn(delta, self.alpha)
         else:
             S = q.sample(rng, M)

@@ -90,8 +90,8 @@ class Marina(Method):
             self.g = G_new.mean(axis=1)
             sent = self.sync_bits
         else:
-            self.g += self.compressor.compress(G_new - self.G, self.rng).mean(axis=1)
-            sent = self._bits
+            self.g += self.send(G_new - self.G).mean(axis=1)
+            sent = self.bits()
         self.G = G_new
         if self._first:
             sent += self.sync_bits       # round 0: every client sent grad f_i(x^0)

@@ -81,13 +81,13 @@ class RandDiana(Method):
     def round(self, X, steps):
         batch, _ = self.sampler.next_round()
         G = self.problem.batch_grads(batch, X)
-        bits = self.bits()
+        bits = 0.0
         if not self.started:                     # h_m^0 = grad f_m(x^0), sent once
             self.shifts.h[0] = G
             self.started = True
             bits += self.dense_bits
-        q, rng = self.compressor, self.rng
-        g_hat, _ = self.shifts.estimate(G, lambda v: q.compress(v, rng))
+        g_hat, _ = self.shifts.estimate(G, self.send)
+        bits += self.bits()
         X -= steps["gamma"][:, None] * g_hat
         if self.shared:
             refresh = np.full(self.M, self.coins.random() < self.p)

@@ -74,6 +74,11 @@ def check_run(cfg: dict) -> None:
     why = refusal(mcfg, comp)
     if why is not None:
         raise ConfigError(why)
+    if comp.variable_length and any(len(step.get(grid) or []) > 1 for _, grid in STEP_AXES.values()):
+        # the trace keeps one bit count for all replicas; replicas of a variable-length code
+        # send different numbers of bits
+        raise ConfigError(f"compressor {comp.name} has a variable-length code: its replicas would send "
+                          "different numbers of bits; run one stepsize per run (stepsize.grid=null)")
     if choice(cfg["backend"]) != "numpy":
         raise ConfigError("backend=cupy runs the compressors (tests, benchmarks); the methods run on "
                           "NumPy/SciPy sparse data: use backend=numpy for runs")

@@ -55,6 +55,11 @@ def _bits_total(tr, info):
     return tr["bits"] * info["M"]
 
 
+@x_axis("bytes_total", "bytes_total")
+def _bytes_total(tr, info):
+    return tr["bits"] * info["M"] / 8.0
+
+
 def derived(name: str):
     def deco(fn):
         DERIVED.register(name, fn)

@@ -298,7 +298,7 @@ def build_figure(spec_doc: dict) -> None:
                        bbox_to_anchor=(0.5, 1.0))
     else:
         for ax in axes:
-            ax.legend(frameon=False, fontsize=7)
+            ax.legend(frameon=False, fontsize=7, loc=spec.get("legend_loc") or "best")
     cap = caption(spec_doc, data, best)
     fig.text(0.0, -0.02, "\n".join(textwrap.wrap(cap.replace("**", "").replace("\n\n", " "), 190 if n > 1 else 75)),
              ha="left", va="top", fontsize=7)

@@ -220,6 +220,9 @@ def write_report(docs: list[dict], out: str) -> None:
     notes = [r for r in results if r["note"]]
     if notes:
         lines += ["", "## Notes", ""] + [f"- `{r['id']}`: {r['note']}" for r in notes]
+    retired = [(d["claims"]["paper"], c) for d in docs for c in d["claims"].get("retired") or []]
+    if retired:
+        lines += ["", "## Retired claims", ""] + [f"- `{c['id']}` ({paper}): {c['why']}" for paper, c in retired]
     io.write_text(out, "\n".join(lines) + "\n")
     io.write_text(str(Path(out).with_suffix(".json")), json.dumps(results, indent=1, sort_keys=True) + "\n")
 

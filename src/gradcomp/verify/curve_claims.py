@@ -23,6 +23,18 @@ def _reach(ctx, claim) -> dict[str, dict]:
             for r in rows}
 
 
+def _best_of(rows: dict, sweep: str) -> str:
+    keys = [k for k, r in rows.items() if r["best"] and k.startswith(sweep + "_")]
+    if len(keys) != 1:
+        raise ValueError(f"sweep {sweep!r} has {len(keys)} best curves in the reach table")
+    return keys[0]
+
+
+def _key(rows: dict, key: str) -> str:
+    """A curve key, or ``best:<sweep>`` for the best curve of a sweep."""
+    return _best_of(rows, key[5:]) if key.startswith("best:") else key
+
+
 def _x(rows: dict, key: str) -> float:
     if key not in rows:
         raise ValueError(f"no curve {key!r} in the reach table")
@@ -39,13 +51,17 @@ def _txt(rows: dict, key: str) -> str:
 
 @claim_kind("reach_less")
 def check_reach_less(ctx, claim):
-    """Every pair ``[a, b]`` of ``pairs``: a reaches the level at a smaller x than b; the
-    measured text gives x(b) / x(a) (the paper's ratios go in the statement)."""
+    """Every pair ``[a, b]`` of ``pairs``: a reaches the level at a smaller x than b, by at
+    least the factor ``factor`` (default 1: any margin); a key ``best:<sweep>`` names the
+    best curve of a sweep. The measured text gives x(b) / x(a) (the paper's ratios go in the
+    statement)."""
     rows = _reach(ctx, claim)
+    factor = float(claim["params"].get("factor", 1.0))
     out, ok = [], True
     for a, b in claim["params"]["pairs"]:
+        a, b = _key(rows, a), _key(rows, b)
         xa, xb = _x(rows, a), _x(rows, b)
-        passed = xa < xb
+        passed = xa * factor < xb
         ok &= passed
         ratio = xb / xa if math.isfinite(xa) and math.isfinite(xb) else math.nan
         out.append(f"{_txt(rows, a)} vs {_txt(rows, b)}" + (f", ratio {ratio:.2f}" if math.isfinite(ratio) else "")
@@ -79,13 +95,7 @@ def check_sweep_best_less(ctx, claim):
     sweep's best is the curve marked ``best_of_sweep``)."""
     rows = _reach(ctx, claim)
     p = claim["params"]
-
-    def best(prefix):
-        keys = [k for k, r in rows.items() if r["best"] and k.startswith(prefix + "_")]
-        if len(keys) != 1:
-            raise ValueError(f"sweep {prefix!r} has {len(keys)} best curves in the reach table")
-        return keys[0]
-    a, b = best(p["a"]), best(p["b"])
+    a, b = _best_of(rows, p["a"]), _best_of(rows, p["b"])
     xa, xb = _x(rows, a), _x(rows, b)
     ratio = xb / xa if math.isfinite(xa) and math.isfinite(xb) else math.nan
     return xa < xb, f"best {_txt(rows, a)} vs best {_txt(rows, b)}" + (
