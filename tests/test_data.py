@@ -221,6 +221,8 @@ def test_mirror_missing_file(toy, tmp_path):
     assert str(mirror) in msg and "'toy'" in msg
     assert "GRADCOMP_DATA_MIRROR" in msg and "data.mirror=" in msg
     assert _URL in msg and "data.download=true" in msg
+    # a mirror is read alone: the advice is to fill it or drop it, not to allow downloads
+    assert "use no mirror" in msg and "allow gradcomp to download" not in msg
 
 
 def test_mirror_is_not_silently_bypassed(toy, tmp_path):
@@ -278,9 +280,12 @@ def test_download_wrong_checksum_leaves_nothing(toy, tmp_path):
 def test_download_failure_leaves_nothing(tmp_path):
     cache = tmp_path / "cache"
     url = (tmp_path / "does_not_exist").as_uri()
-    with pytest.raises(DatasetMissingError, match="downloading"):
+    with pytest.raises(DatasetMissingError, match="downloading") as info:
         _resolve("a" * 64, url=url, cache_dir=cache, download=True)
     assert os.listdir(cache) == []
+    # downloading was allowed and failed: the advice is the network or a mirror
+    msg = str(info.value)
+    assert "can reach" in msg and "GRADCOMP_DATA_MIRROR" in msg and "data.download=true" not in msg
 
 
 def test_missing_without_download(toy, tmp_path):

@@ -63,6 +63,9 @@ def cmd_run(overrides: list[str]) -> None:
         last = f"{col[ok[-1]]:.6e} at {tr['passes'][ok[-1]]:.1f} passes" if len(ok) else "n/a"
         name = ", ".join(f"{a} x{mult[a][r]:g}" for a in axes)
         print(f"  multipliers {name}: final {metric} = {last}{status[int(tr['status'][r])]}")
+    if np.all(tr["status"] == 2):
+        _die(f"every replica diverged ({metric} grew above run.diverge_factor = {cfg['run']['diverge_factor']:g} "
+             f"times its start): lower the stepsize multipliers", 1)
 
 
 def cmd_plan(overrides: list[str]) -> None:

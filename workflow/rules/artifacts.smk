@@ -22,4 +22,4 @@ for _section, _prefix, _aid, _ap in PLAN.artifacts():
         threads: 1
         localrule: SECTIONS[_section][1][_ap.kind].local
         shell:
-            "{params.job} " + _prefix + " {input.spec} > {log} 2>&1"
+            "{params.job} " + _prefix + " {input.spec}" + TO_LOG

@@ -23,6 +23,11 @@ FIGROOT = PLAN.figures_root
 PY = sys.executable
 SRC = str(Path(workflow.basedir) / "src")
 JOB = f"PYTHONPATH={SRC} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 {PY} -m gradcomp.pipeline.jobs"
+# A job's output goes to its log; when it fails, its error message (a user's error: one
+# "gradcomp: error:" line) or else the log's last lines are repeated on the console, ahead
+# of Snakemake's own report.
+TO_LOG = (" > {log} 2>&1 || { if grep -q '^gradcomp: error' {log}; then sed -n '/^gradcomp: error/,$p' {log} >&2;"
+          " else tail -n 15 {log} >&2; fi; exit 1; }").replace("{ ", "{{ ").replace("; }", "; }}")
 
 # A run depends on the code that computes it (Snakemake does not track imports).
 _pkg = Path(SRC) / "gradcomp"

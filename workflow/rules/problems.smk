@@ -13,4 +13,4 @@ rule problem:
         job=JOB,
         data=PLAN.data_path,
     shell:
-        "{params.job} problem {input.config} $(dirname {output.constants}) --data {params.data} > {log} 2>&1"
+        "{params.job} problem {input.config} $(dirname {output.constants}) --data {params.data}" + TO_LOG

@@ -18,7 +18,7 @@ rule run:
     resources:
         runtime=120,
     shell:
-        "{params.job} run {input.config} $(dirname {output.trace}) --data {params.data} > {log} 2>&1"
+        "{params.job} run {input.config} $(dirname {output.trace}) --data {params.data}" + TO_LOG
 
 
 # A run split into shards (jobs.max_replicas) is not run itself: its trace is merged from
@@ -44,7 +44,7 @@ rule merge_run:
         job=JOB,
     localrule: True
     shell:
-        "{params.job} merge {input.spec} $(dirname {output.trace}) > {log} 2>&1"
+        "{params.job} merge {input.spec} $(dirname {output.trace})" + TO_LOG
 
 
 rule run_index:

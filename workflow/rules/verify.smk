@@ -12,7 +12,7 @@ rule verification_report:
         job=JOB,
     localrule: True
     shell:
-        "{params.job} verify {input.specs} --out {output.md} > {log} 2>&1"
+        "{params.job} verify {input.specs} --out {output.md}" + TO_LOG
 
 
 rule verify:
@@ -41,4 +41,4 @@ for _paper in PLAN.papers():
             job=JOB,
         localrule: True
         shell:
-            "{params.job} manifest {input} --out {output} > {log} 2>&1"
+            "{params.job} manifest {input} --out {output}" + TO_LOG

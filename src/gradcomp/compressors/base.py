@@ -226,9 +226,16 @@ def need_n(name: str, n) -> int:
 
 
 def resolve_k(cfg, d: int) -> int:
-    """``k`` from ``compressor.k``, or ``floor(k_fraction * d)`` (at least 1)."""
+    """``k`` from ``compressor.k`` (1 <= k <= d), or ``floor(k_fraction * d)`` (at least 1,
+    0 < k_fraction <= 1)."""
     if cfg.get("k") is not None:
-        return int(cfg["k"])
+        k = int(cfg["k"])
+        if not 1 <= k <= d:
+            raise ValueError(f"compressor.k={k} is out of range: need 1 <= k <= d = {d}")
+        return k
     if cfg.get("k_fraction") is not None:
-        return max(1, int(math.floor(float(cfg["k_fraction"]) * d)))
+        f = float(cfg["k_fraction"])
+        if not 0.0 < f <= 1.0:
+            raise ValueError(f"compressor.k_fraction={f:g} is out of range: need 0 < k_fraction <= 1")
+        return max(1, int(math.floor(f * d)))
     raise ValueError("compressor needs k or k_fraction")

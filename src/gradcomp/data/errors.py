@@ -20,15 +20,27 @@ __all__ = [
 MIRROR_ENV_VAR = "GRADCOMP_DATA_MIRROR"
 
 
-def _how_to_provide(filename: str, url: str) -> str:
-    return (
-        f"To fix this, either\n"
-        f"  * download the official file {url}\n"
-        f"    into a directory, keep its name {filename!r}, and point gradcomp at that\n"
-        f"    directory with the override data.mirror=/path/to/dir or the\n"
-        f"    environment variable {MIRROR_ENV_VAR}=/path/to/dir; or\n"
-        f"  * allow gradcomp to download it into the cache with data.download=true."
-    )
+def _how_to_provide(filename: str, url: str, situation: str) -> str:
+    """What to do, for the place that was tried: ``mirror`` (a mirror is set, and then only
+    the mirror is read), ``no_download`` (the cache, downloading disabled) or
+    ``download_failed`` (downloading was allowed and failed)."""
+    get = (f"download the official file {url}\n"
+           f"    into a directory, keep its name {filename!r}, and point gradcomp at that\n"
+           f"    directory with the override data.mirror=/path/to/dir or the\n"
+           f"    environment variable {MIRROR_ENV_VAR}=/path/to/dir")
+    if situation == "mirror":
+        return (f"To fix this, either\n"
+                f"  * put the official file {url}\n"
+                f"    into the mirror directory under the name {filename!r}; or\n"
+                f"  * use no mirror (unset {MIRROR_ENV_VAR}, or data.mirror=null): gradcomp then\n"
+                f"    reads its download cache and downloads the file there (data.download=true).")
+    if situation == "download_failed":
+        return (f"To fix this, either\n"
+                f"  * check that this machine can reach {url} and run again; or\n"
+                f"  * on a machine that can, {get}.")
+    return (f"To fix this, either\n"
+            f"  * {get}; or\n"
+            f"  * allow gradcomp to download it into the cache with data.download=true.")
 
 
 class DataError(Exception):
@@ -47,6 +59,7 @@ class DatasetMissingError(DataError):
         url: str,
         looked_in: list[str],
         reason: str | None = None,
+        situation: str = "no_download",
     ) -> DatasetMissingError:
         """Build the error with an actionable message.
 
@@ -62,10 +75,13 @@ class DatasetMissingError(DataError):
             Paths that were checked, in order, for the user's benefit.
         reason : str, optional
             Extra first-line detail (e.g. why a download failed).
+        situation : str
+            Which place failed, for the advice: ``mirror``, ``no_download`` or
+            ``download_failed``.
         """
         head = reason or f"Dataset {name!r} (file {filename!r}) was not found."
         where = "".join(f"\n  - {p}" for p in looked_in) or "\n  (nowhere)"
-        return cls(f"{head}\nLooked in:{where}\n{_how_to_provide(filename, url)}")
+        return cls(f"{head}\nLooked in:{where}\n{_how_to_provide(filename, url, situation)}")
 
 
 class ChecksumMismatchError(DataError):

@@ -178,7 +178,7 @@ def _from_mirror(name: str, filename: str, url: str, expected: str, mirror: Path
             else f"Dataset {name!r}: file {filename!r} is not in the mirror directory {mirror}."
         )
         raise DatasetMissingError.for_dataset(
-            name, filename=filename, url=url, looked_in=[str(path)], reason=reason
+            name, filename=filename, url=url, looked_in=[str(path)], reason=reason, situation="mirror"
         )
     actual = _memo_sha256(path)
     if actual != expected:
@@ -221,6 +221,7 @@ def _download(name: str, filename: str, url: str, expected: str, cache: Path) ->
                 url=url,
                 looked_in=[str(target)],
                 reason=f"Dataset {name!r}: downloading {url} failed: {exc}",
+                situation="download_failed",
             ) from exc
         actual = h.hexdigest()
         if actual != expected:

@@ -134,8 +134,16 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--out", required=True)
     s.set_defaults(fn=job_manifest)
     args = p.parse_args(argv)
-    with threadpool_limits(limits=1):
-        args.fn(args)
+    from ..data import DataError
+    from ..registry import ConfigError
+
+    try:
+        with threadpool_limits(limits=1):
+            args.fn(args)
+    except (ConfigError, DataError) as exc:
+        # the user's problem, not the code's: the message alone, first thing in the job's log
+        print(f"gradcomp: error: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ comes from the plug-ins' declarations: the registries' names, each method's sche
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 
 from ..config import choice
@@ -25,8 +26,26 @@ def _same_schema(node: dict, schema, what: str, name: str, schema_name: str) -> 
                           f"list): unexpected keys {extra}, missing {missing}")
 
 
+def _non_finite(node, path: str = ""):
+    """The first ``(key, value)`` of a config holding NaN or an infinity, or None."""
+    if isinstance(node, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in node.items())
+    elif isinstance(node, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(node))
+    else:
+        return (path, node) if isinstance(node, float) and not math.isfinite(node) else None
+    for key, v in items:
+        bad = _non_finite(v, key)
+        if bad is not None:
+            return bad
+    return None
+
+
 def check_run(cfg: dict) -> None:
     """Raise :class:`ConfigError` unless run config ``cfg`` can run (module docstring)."""
+    bad = _non_finite(cfg)
+    if bad is not None:
+        raise ConfigError(f"{bad[0]}={bad[1]}: must be a finite number (null where the key allows none)")
     from .. import compressors
     from ..data import DATA_SOURCES
     from ..methods import METHODS, RULES, SAMPLERS, STEP_AXES, refusal
@@ -58,6 +77,10 @@ def check_run(cfg: dict) -> None:
             if cfg["run"].get(key) is not None:
                 raise ConfigError(f"problem {cfg['problem']['name']!r} has no known solution x*: set run.{key}=null")
     step = cfg["stepsize"]
+    for single, grid in STEP_AXES.values():
+        if step.get(grid) is not None and len(step[grid]) == 0:
+            raise ConfigError(f"stepsize.{grid}=[] is empty: list at least one multiplier, or set it to null "
+                              f"to run stepsize.{single} alone")
     for axis, (single, grid) in STEP_AXES.items():
         if axis not in cls.axes and (step.get(grid) is not None or float(step.get(single, 1.0)) != 1.0):
             raise ConfigError(f"method {name!r} has no stepsize {axis} ({', '.join(cls.axes)} only): "
