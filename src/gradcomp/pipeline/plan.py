@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Optional
 
 from ..config import composer
 from ..kinds import SECTIONS, ArtifactPlan
@@ -176,7 +177,10 @@ class Planner:
         return self.plan.sections[section]
 
 
-def build_plan(overrides: list[str] | None = None, config_dir: Path | None = None) -> Plan:
+def build_plan(overrides: list[str] | None = None, config_dir: Path | None = None,
+               progress: Optional[Callable[[str], None]] = None) -> Plan:
+    """The plan of ``overrides``; ``progress`` (if given) hears of each artifact as it is
+    composed (composing takes seconds to minutes, so a user should see it move)."""
     from ..verify.base import check_claims
 
     overrides = list(overrides or [])
@@ -184,11 +188,13 @@ def build_plan(overrides: list[str] | None = None, config_dir: Path | None = Non
         base = c.plain(overrides)
         plan = Plan(overrides=overrides, base=base)
         planner = Planner(plan, c)
-        for section, (group, kinds, _) in SECTIONS.items():
-            for ident in base["artifacts"][section]:
-                spec = planner.compose([f"+{group}={ident}"])[group]
-                kind = kinds[spec["kind"]]
-                plan.sections[section][ident] = kind.plan(ident, spec, planner)
+        todo = [(s, i) for s in SECTIONS for i in base["artifacts"][s]]
+        for n, (section, ident) in enumerate(todo, 1):
+            group, kinds, _ = SECTIONS[section]
+            if progress is not None:
+                progress(f"planning {ident} ({n}/{len(todo)}, {len(plan.runs)} runs so far)")
+            spec = planner.compose([f"+{group}={ident}"])[group]
+            plan.sections[section][ident] = kinds[spec["kind"]].plan(ident, spec, planner)
         for paper in base["artifacts"]["claims"]:
             claims = planner.compose([f"+claim={paper}"])["claim"]
             check_claims(claims)
@@ -291,6 +297,13 @@ def _from_json(d: dict) -> Plan:
                 problems=d["problems"], sections=sections, claims=d["claims"], shards=d["shards"])
 
 
+def stderr_progress(msg: str) -> None:
+    """One line per step on stderr (the console under Snakemake and ``gradcomp plan``)."""
+    import sys
+
+    print(f"gradcomp: {msg}", file=sys.stderr, flush=True)
+
+
 def load_plan(overrides: list[str] | None = None, config_dir: Path | None = None,
               cache_dir: str | Path = ".gradcomp-cache") -> Plan:
     """:func:`build_plan`, memoised on disk (composing ~30 configs takes seconds)."""
@@ -303,6 +316,6 @@ def load_plan(overrides: list[str] | None = None, config_dir: Path | None = None
     path = Path(cache_dir) / f"plan-{_plan_key(overrides, cdir)}.json"
     if path.exists():
         return _from_json(json.loads(path.read_text()))
-    plan = build_plan(overrides, cdir)
+    plan = build_plan(overrides, cdir, progress=stderr_progress)
     io.write_text(path, json.dumps(_to_json(plan), sort_keys=True))
     return plan

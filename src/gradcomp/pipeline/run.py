@@ -21,14 +21,19 @@ def multipliers_of(cfg: dict) -> dict[str, np.ndarray]:
 
 
 def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
-            progress: Optional[Callable[[float], None]] = None):
+            progress: Optional[Callable[[float], None]] = None,
+            phase: Optional[Callable[[str], None]] = None):
     """Run ``cfg`` (a run config, see :func:`gradcomp.pipeline.identity.run_config`).
 
     Returns ``(trace, info)`` where ``info`` holds the derived quantities a figure needs
     (the compressor's class and constants, the theoretical stepsizes, the method's own
-    parameters).
+    parameters). ``progress`` hears the data passes done, ``phase`` what is happening
+    before the first pass (loading the data, setting up the problem, compiling).
     """
+    phase = phase or (lambda _: None)
+    phase("loading the data and the problem")
     prob, const, x_star = problem.load(cfg, data_cfg, results_root)
+    phase("building the compressor and the method")
     comp = compressors.build(cfg["compressor"], prob.d, prob.M, weights=const.L_m)
     mult = multipliers_of(cfg)
     R = len(next(iter(mult.values())))
@@ -39,6 +44,7 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
         rng=stream(seed, "compressor"), x0=x0, x_star=x_star, seed=seed,
         bits_per_float=int(cfg["compressor"]["bits_per_float"]),
     )
+    phase("running (the first rounds compile kernels on a cold cache)")
     trace = methods.optimize(
         method, x0=x0, steps={a: theory[a] * m for a, m in mult.items()}, multipliers=mult,
         x_star=x_star, f_star=const.f_star, epochs=int(rcfg["epochs"]), record_every=int(rcfg["record_every"]),
@@ -57,12 +63,13 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
 
 
 def run_to_dir(cfg: dict, data_cfg: dict, results_root: str | Path, out_dir: str | Path,
-               progress: Optional[Callable[[float], None]] = None) -> None:
+               progress: Optional[Callable[[float], None]] = None,
+               phase: Optional[Callable[[str], None]] = None) -> None:
     """Execute and write ``config.json``, ``info.json``, ``provenance.json`` and ``trace.npz``
     (last) atomically: a killed run leaves nothing."""
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
-    trace, info = execute(cfg, data_cfg, results_root, progress)
+    trace, info = execute(cfg, data_cfg, results_root, progress, phase)
     wall = time.perf_counter() - t0
     io.write_json(out_dir / "config.json", cfg, indent=1)
     io.write_json(out_dir / "info.json", info)
