@@ -158,6 +158,32 @@ def built(tmp_path_factory):
             "fig1": plan.figures["cq/fig1"], "root": plan.results_root}
 
 
+def test_fig1_image_carries_one_footer_line_unless_the_config_embeds_its_caption(built, monkeypatch):
+    """cq/fig1 drawn from the fixture's runs, with the doc the plan writes (report settings from
+    conf/config.yaml): its image holds one line naming the caption files, which both exist."""
+    from gradcomp.kinds.convergence import Convergence
+    from gradcomp.pipeline.plan import artifact_doc
+    from gradcomp.report import style
+
+    seen, save = [], style.save
+    def spy(fig, path):
+        seen.append([t.get_text() for t in fig.texts])
+        save(fig, path)
+    monkeypatch.setattr(style, "save", spy)
+    doc = json.loads(json.dumps(artifact_doc(built["plan"], "figures", built["fig1"])))
+    assert doc["report"] == {"embed_caption": False}
+    Convergence.build(doc)
+    assert seen[0] == ["gradcomp \u00b7 cq/fig1 \u00b7 scale=smoke \u00b7 full caption: fig1_caption.md"]
+    tex = Path(doc["outputs"]["caption_tex"]).read_text()
+    assert tex.startswith(r"\caption{\textbf{cq/fig1} (scale=smoke") and "Multipliers chosen:" in tex
+    assert "**" not in tex and r"\label{fig:cq-fig1}" in tex
+    seen.clear()
+    doc["report"]["embed_caption"] = True
+    Convergence.build(doc)
+    (drawn,) = seen[0]
+    assert drawn.startswith("cq/fig1 (scale=smoke") and "Multipliers chosen:" in drawn and "\n" in drawn
+
+
 def _collect(built):
     from gradcomp.report.figures import collect
 

@@ -4,12 +4,14 @@ analytic Figure 4 (``kind: improvement_plane``) with its claims."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from gradcomp.config import ConfigError, compose, to_plain
+from gradcomp.report.captions import tex_escape
 from gradcomp.theory.cq import improvement_factor
 
 # spec A.5: d, n, IF_IQ, p_IQ, IF_CQ, p_CQ, ratio (b_c = d + 32, A_IQ = d/(4n), A_CQ = d/(4n^2));
@@ -63,15 +65,28 @@ def test_iq_is_gd_iff_d_large_against_n():
 SMALL = ["figure.log2_d.lo=1", "figure.log2_d.hi=12", "figure.log2_n.lo=1", "figure.log2_n.hi=12"]
 
 
-def _build(tmp_path, overrides=()):
+def _build(tmp_path, overrides=(), report=None):
     from gradcomp.kinds import FIGURE_KINDS
 
     spec = to_plain(compose(["+figure=cq/fig4", *SMALL, *overrides]))["figure"]
     kind = FIGURE_KINDS[spec["kind"]]
     ap = kind.plan("cq/fig4", spec, SimpleNamespace(figures_root=str(tmp_path)))
     assert ap.runs == [] and ap.problems == []
-    kind.build({"spec": ap.spec, **ap.doc, "outputs": ap.outputs, "scale": {"name": "test"}})
+    kind.build({"spec": ap.spec, **ap.doc, "outputs": ap.outputs, "scale": {"name": "test"},
+                **({"report": report} if report is not None else {})})
     return ap
+
+
+def figure_texts(monkeypatch) -> list:
+    """The figure-level texts of every figure saved from now on (one list per saved file)."""
+    from gradcomp.report import style
+
+    seen, save = [], style.save
+    def spy(fig, path):
+        seen.append([t.get_text() for t in fig.texts])
+        save(fig, path)
+    monkeypatch.setattr(style, "save", spy)
+    return seen
 
 
 def _rows(path):
@@ -81,7 +96,7 @@ def _rows(path):
 
 def test_plane_builds_with_every_output_and_column(tmp_path):
     ap = _build(tmp_path)
-    for name in ("png", "pdf", "csv", "checkpoints", "caption"):
+    for name in ("png", "pdf", "csv", "checkpoints", "caption", "caption_tex"):
         assert Path(ap.outputs[name]).stat().st_size > 0
     grid = _rows(ap.outputs["csv"])
     assert len(grid) == 12 * 12
@@ -99,6 +114,41 @@ def test_plane_builds_with_every_output_and_column(tmp_path):
     assert cps["diag_2^20_exact"]["ab_constants"] == "exact"
     assert abs(float(cps["diag_2^20_exact"]["A_IQ"]) - (2**20 - 1) / 2**20) < 1e-15
     assert "our choice" in Path(ap.outputs["caption"]).read_text()
+
+
+def test_plane_carries_one_footer_line_and_its_caption_beside_it(tmp_path, monkeypatch):
+    seen = figure_texts(monkeypatch)
+    ap = _build(tmp_path, report={"embed_caption": False})
+    # the image: one line naming the caption file, none of the caption's text
+    assert seen[0] == ["gradcomp \u00b7 cq/fig4 \u00b7 scale=test \u00b7 full caption: fig4_caption.md"]
+    md = Path(ap.outputs["caption"]).read_text()
+    tex = Path(ap.outputs["caption_tex"]).read_text()
+    assert ap.outputs["caption_tex"].endswith("cq/fig4_caption.tex")
+    assert tex.startswith(r"\caption{\textbf{cq/fig4} (scale=test") and tex.endswith("}\n\\label{fig:cq-fig4}\n")
+    assert r"ab\_constants=paper: A\_IQ = d/(4n), A\_CQ = d/(4n\^{}2)" in tex
+    # the checkpoints table as text (a caption holds no table), every row kept
+    assert r"spec\_1024\_128 (d 1024, n 128, constants paper, IF\_IQ (p*) 0.5536 (0.0283)" in tex
+    assert "|" not in tex.replace("||", "") and "\n\n" not in tex
+    rows = [ln for ln in md.splitlines() if ln.startswith("| ")][1:]
+    assert len(rows) == len(ap.spec["checkpoints"]) == tex.count(" (d ")
+    for row in rows:
+        assert tex_escape(row.split("|")[1].strip()) + " (d " in tex
+    # nothing LaTeX reads as markup is left unescaped
+    body = tex.replace(r"\textbf{cq/fig4}", "").replace(r"\caption{", "").replace(r"\label{fig:cq-fig4}", "")
+    assert not re.search(r"(?<!\\)[_^%&#$~]", body.replace(r"\^{}", "").replace(r"\textasciitilde{}", ""))
+    # a doc without report settings (built outside the plan) gets the footer too
+    seen.clear()
+    _build(tmp_path / "bare")
+    assert len(seen[0]) == 1 and seen[0][0].startswith("gradcomp \u00b7 cq/fig4")
+
+
+def test_plane_embeds_its_caption_when_asked(tmp_path, monkeypatch):
+    seen = figure_texts(monkeypatch)
+    ap = _build(tmp_path, report={"embed_caption": True})
+    (drawn,) = seen[0]
+    assert "full caption:" not in drawn and drawn.count("\n") >= 3
+    assert drawn.startswith("cq/fig4 (scale=test, analytic: no runs;") and "our choice" in drawn
+    assert Path(ap.outputs["caption_tex"]).exists()
 
 
 def test_plane_is_byte_deterministic(tmp_path):

@@ -103,6 +103,26 @@ def test_plan_of_the_local_and_companion_figures():
     assert sorted(t1.runs) == sorted(r for p in base.figures["rr/fig1"].panels for r in p["runs"].values())
 
 
+def test_embed_caption_reaches_the_image_jobs_alone():
+    """report.embed_caption changes what the figure and image-study jobs read, and nothing
+    else: no run id, no table's or Monte Carlo table's spec (so switching it reruns none)."""
+    from gradcomp.pipeline.plan import artifact_doc
+
+    few = ["scale=smoke", "artifacts.figures=[rr/fig1,cq/fig4]", "artifacts.tables=[rr/table2]",
+           "artifacts.compressor_studies=[oc/bits-vs-error,cq/table2]", "artifacts.claims=[]"]
+    off, on = build_plan(few), build_plan([*few, "report.embed_caption=true"])
+    assert off.runs == on.runs and off.problems == on.problems
+    drawn = 0
+    for section, _, ident, ap in off.artifacts():
+        a, b = artifact_doc(off, section, ap), artifact_doc(on, section, on.sections[section][ident])
+        if "png" in ap.outputs:
+            drawn += 1
+            assert (a.pop("report"), b.pop("report")) == ({"embed_caption": False}, {"embed_caption": True})
+            assert ap.outputs["caption_tex"] == ap.outputs["caption"].replace(".md", ".tex")
+        assert a == b, ident
+    assert drawn == 3
+
+
 def test_table1_without_its_figure_is_a_config_error():
     from gradcomp.config import ConfigError
 

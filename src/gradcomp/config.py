@@ -195,6 +195,13 @@ class JobsConf:
 
 
 @dataclass
+class ReportConf:
+    # Draw the whole caption under a figure's plot (else one provenance line). Read by the
+    # figure jobs alone: not in run ids, so switching it reruns no run.
+    embed_caption: bool = MISSING
+
+
+@dataclass
 class DataConf:
     mirror: Optional[str] = None
     cache_dir: str = MISSING
@@ -401,6 +408,7 @@ class Config:
     run: RunConf = MISSING
     scale: ScaleConf = MISSING
     jobs: JobsConf = field(default_factory=JobsConf)
+    report: ReportConf = MISSING
     artifacts: ArtifactsConf = MISSING
     # a FigureConf, or the schema of the figure's kind (a FigureBaseConf subclass)
     figure: Optional[FigureBaseConf] = None

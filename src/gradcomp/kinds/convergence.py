@@ -8,8 +8,8 @@ picks the drawn replica of each run, and, for a sweep, the value that reaches
 ``reach.level`` first is drawn besides the ``show`` values.
 
 Outputs: the figure (PNG, PDF), the plotted points (CSV), every replica's outcome
-(``_selection.csv``), the caption, and with ``reach`` every curve's x at that level
-(``_reach.csv``).
+(``_selection.csv``), the caption (``_caption.md``, ``_caption.tex``), and with ``reach``
+every curve's x at that level (``_reach.csv``).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def curves_of(spec: dict, panel: dict, sweep_stride: int = 1) -> list[dict]:
 @FIGURE_KINDS.register("convergence")
 class Convergence(Kind):
     outputs = {"png": ".png", "pdf": ".pdf", "csv": ".csv", "selection": "_selection.csv",
-               "caption": "_caption.md"}
+               "caption": "_caption.md", "caption_tex": "_caption.tex"}
 
     @classmethod
     def output_paths(cls, root: str, ident: str, spec: dict) -> dict[str, str]:

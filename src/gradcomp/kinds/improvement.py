@@ -9,7 +9,7 @@ cq Corollaries 1-2) or ``exact`` ((d-1)/n and d/n^2, the constants of the range 
 the authors' code quantizes on; spec A.1).
 
 Outputs: the figure (PNG, PDF), every grid point (CSV), the ``checkpoints`` of the spec
-(``_checkpoints.csv``: the rows the claims read) and the caption.
+(``_checkpoints.csv``: the rows the claims read) and the caption (``_caption.md``, ``_caption.tex``).
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def check_spec(ident: str, spec: dict) -> None:
 class ImprovementPlane(Kind):
     schema, schema_name = ImprovementPlaneConf, "base_improvement_plane"
     outputs = {"png": ".png", "pdf": ".pdf", "csv": ".csv", "checkpoints": "_checkpoints.csv",
-               "caption": "_caption.md"}
+               "caption": "_caption.md", "caption_tex": "_caption.tex"}
 
     @classmethod
     def plan(cls, ident: str, spec: dict, planner) -> ArtifactPlan:

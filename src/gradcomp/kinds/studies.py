@@ -46,7 +46,7 @@ class BitsVsError(CompressorStudy):
     """paper oc's normalised error against bits per coordinate, worst case and average case,
     with the prior bound, the poster's two P(alpha, d) bounds and its headline numbers."""
 
-    outputs = {"png": ".png", "pdf": ".pdf", "csv": ".csv", "caption": "_caption.md"}
+    outputs = {"png": ".png", "pdf": ".pdf", "csv": ".csv", "caption": "_caption.md", "caption_tex": "_caption.tex"}
 
     @staticmethod
     def build(doc: dict) -> None:

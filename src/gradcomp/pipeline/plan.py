@@ -225,9 +225,17 @@ def claims_doc(plan: Plan, paper: str) -> dict:
 
 
 def artifact_doc(plan: Plan, section: str, ap: ArtifactPlan) -> dict:
-    """What an artifact's job reads: its kind, spec, the kind's plan, outputs and context."""
-    return {"section": section, "kind": ap.kind, "spec": ap.spec, **ap.doc, "outputs": ap.outputs,
-            "scale": plan.base["scale"], "results_root": plan.results_root, "seed": plan.base["seed"]}
+    """What an artifact's job reads: its kind, spec, the kind's plan, outputs and context.
+
+    The ``report`` settings go to the artifacts that draw an image alone: switching them
+    changes only those specs, so only those jobs rerun (no run or table; a Monte Carlo study
+    that draws an image, oc/bits-vs-error, draws its samples again, with the same seed).
+    """
+    doc = {"section": section, "kind": ap.kind, "spec": ap.spec, **ap.doc, "outputs": ap.outputs,
+           "scale": plan.base["scale"], "results_root": plan.results_root, "seed": plan.base["seed"]}
+    if "png" in ap.outputs:
+        doc["report"] = plan.base["report"]
+    return doc
 
 
 def materialize(plan: Plan) -> None:

@@ -11,7 +11,6 @@ with its standard error; the CSVs hold both, and the claims use them.
 from __future__ import annotations
 
 import math
-import textwrap
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from ..pipeline import io
 from ..seeding import stream
 from ..theory import compression_bounds as bounds
 from . import style, tables
+from .captions import draw_caption, write_captions
 from .figures import _csv
 
 def _build(entry: dict, d: int, n: int | None = None):
@@ -245,11 +245,13 @@ def build_bits_vs_error(doc: dict) -> None:
                 labels.append(lab)
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False, fontsize=7.5)
     fig.tight_layout()
+    cap = caption_bits_vs_error(doc) + "\n"
+    draw_caption(fig, doc, cap, 180)
     for fmt in ("png", "pdf"):
         style.save(fig, outs[fmt])
     plt.close(fig)
     io.write_text(outs["csv"], _csv([[r.get(h, "") for h in COLUMNS] for r in rows], COLUMNS))
-    io.write_text(outs["caption"], caption_bits_vs_error(doc) + "\n")
+    write_captions(doc, cap)
 
 
 def caption_bits_vs_error(doc: dict) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io as _io
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from ..pipeline import io
 from ..pipeline.select import select
 from . import style
 from .axes import X_AXES, x_values, y_values
+from .captions import draw_caption, write_captions
 
 STATUS = {0: "running", 1: "stopped", 2: "diverged"}
 
@@ -300,9 +300,8 @@ def build_figure(spec_doc: dict) -> None:
         for ax in axes:
             ax.legend(frameon=False, fontsize=7, loc=spec.get("legend_loc") or "best")
     cap = caption(spec_doc, data, best)
-    fig.text(0.0, -0.02, "\n".join(textwrap.wrap(cap.replace("**", "").replace("\n\n", " "), 190 if n > 1 else 75)),
-             ha="left", va="top", fontsize=7)
     fig.tight_layout()
+    draw_caption(fig, spec_doc, cap, 190 if n > 1 else 75)
     for fmt in ("png", "pdf"):
         style.save(fig, outs[fmt])
     plt.close(fig)
@@ -322,7 +321,7 @@ def build_figure(spec_doc: dict) -> None:
         *lead_head, "dataset", "method", "run_id", "multiplier", "gamma", *axis_head, f"best_{metric}",
         "passes_to_tie_level", "status", "selected", "gamma_theory", "omega",
         *([f"{a}_theory" for a in extra] + ["trajectory"] if extra else [])]))
-    io.write_text(outs["caption"], cap)
+    write_captions(spec_doc, cap)
     if "reach" in outs:
         io.write_text(outs["reach"], _csv(reach_rows, [
             *lead_head, "dataset", "curve", "label", "value", "multiplier", f"{x_col}_to_level", f"lowest_{y_name}",

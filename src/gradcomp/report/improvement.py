@@ -8,13 +8,12 @@ the rows the claims read.
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 
 from ..pipeline import io
 from ..theory.cq import improvement_factor
 from . import style
+from .captions import draw_caption, write_captions
 from .figures import _csv
 
 COLUMNS = ["d", "n", "log2_d", "log2_n", "ab_constants", "bits_compressed", "A_IQ", "A_CQ", "IF_IQ", "p_IQ",
@@ -151,12 +150,12 @@ def build_improvement_plane(doc: dict) -> None:
         step = max(1, len(xs) // 10)
         ax.set_xticks(xs[::step])
         ax.set_yticks(ys[::max(1, len(ys) // 10)])
-    cap = caption(doc, rows, [])
-    fig.text(0.0, -0.02, "\n".join(textwrap.wrap(cap.replace("**", ""), 200)), ha="left", va="top", fontsize=7)
     fig.tight_layout()
+    # embedded, the caption leaves out the checkpoints table (in the caption files and CSV)
+    draw_caption(fig, doc, caption(doc, rows, []), 200)
     for fmt in ("png", "pdf"):
         style.save(fig, outs[fmt])
     plt.close(fig)
     io.write_text(outs["csv"], _csv([[r[c] for c in COLUMNS] for r in rows], COLUMNS))
     io.write_text(outs["checkpoints"], _csv([[r[c] for c in CHECKPOINT_COLUMNS] for r in cps], CHECKPOINT_COLUMNS))
-    io.write_text(outs["caption"], caption(doc, rows, cps))
+    write_captions(doc, caption(doc, rows, cps))

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..pipeline import io
 from ..theory.complexity import TheoryInputs, complexity
+from .captions import tex_escape
 from .figures import _csv
 
 
@@ -183,22 +184,14 @@ def markdown(title: str, caption: str, header: list[str], rows: list[list]) -> s
     return "\n".join(lines) + f"\n\n{caption.strip()}\n"
 
 
-_TEX = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "^": r"\^{}", "{": r"\{", "}": r"\}",
-        "#": r"\#", "$": r"\$", "~": r"\textasciitilde{}"}
-
-
-def _tex_escape(s: str) -> str:
-    return "".join(_TEX.get(ch, ch) for ch in s)
-
-
 def _tex_cell(v) -> str:
-    return f"${v}$" if isinstance(v, Math) else _tex_escape(_cell(v))
+    return f"${v}$" if isinstance(v, Math) else tex_escape(_cell(v))
 
 
 def latex(title: str, caption: str, header: list[str], rows: list[list]) -> str:
     cols = "l" + "r" * (len(header) - 1)
-    body = [r"\begin{table}[t]", r"\centering", rf"\caption{{{_tex_escape(title)}. {_tex_escape(caption.strip())}}}",
-            rf"\begin{{tabular}}{{{cols}}}", r"\toprule", " & ".join(_tex_escape(h) for h in header) + r" \\",
+    body = [r"\begin{table}[t]", r"\centering", rf"\caption{{{tex_escape(title)}. {tex_escape(caption.strip())}}}",
+            rf"\begin{{tabular}}{{{cols}}}", r"\toprule", " & ".join(tex_escape(h) for h in header) + r" \\",
             r"\midrule"]
     body += [" & ".join(_tex_cell(v) for v in r) + r" \\" for r in rows]
     body += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
