@@ -2,7 +2,8 @@
 # requirements.lock on first use.
 #   make reproduce          every figure/table/claim at the papers' settings (scale=paper)
 #   make quick              the same in minutes (scale=quick), under results/quick/figures
-#   make test               the test suite
+#   make test               the test suite without the slow tier (about a minute)
+#   make test-slow          the slow tier: end-to-end Snakemake builds, the whole plan against Hydra
 #   make verify SCALE=ci    rebuild at a scale and check the published claims (CI uses ci)
 #   make check-published    the committed figures/ match their MANIFEST and VERIFICATION.md
 #   make bench              per-epoch timings of the methods
@@ -17,7 +18,7 @@ SMK    := $(PY) -m snakemake --cores $(CORES)
 # Data: a local mirror of the LIBSVM files if you have one, else downloads (verified).
 export GRADCOMP_DATA_MIRROR
 
-.PHONY: venv reproduce quick verify check-published test bench clean
+.PHONY: venv reproduce quick verify check-published test test-slow bench clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +42,10 @@ check-published: venv
 	$(PY) -m gradcomp.cli check-published
 
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(CORES)
+
+test-slow: venv
+	$(PY) -m pytest -m slow
 
 bench: venv
 	$(PY) benchmarks/bench_methods.py --out results/bench.md

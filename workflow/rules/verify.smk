@@ -19,11 +19,14 @@ rule verify:
     """Fails when a claim's outcome differs from the expectation recorded in conf/claim/."""
     input:
         VERIFICATION,
+    log:
+        f"{RESULTS}/logs/verify_check.log",
     params:
         job=JOB,
     localrule: True
     shell:
-        "{params.job} check {input}"
+        # the outcome is the point of this rule: on the console and in the log
+        "{params.job} check {input} 2>&1 | tee {log}"
 
 
 for _paper in PLAN.papers():
