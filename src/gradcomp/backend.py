@@ -2,7 +2,9 @@
 
 Randomness is always drawn on the host with NumPy (named streams, see
 :mod:`gradcomp.seeding`) and moved to the device, so both backends compute on identical
-random draws and can be compared with a tolerance.
+random draws and can be compared with a tolerance. A run with ``backend=cupy`` compresses
+its messages there (:meth:`gradcomp.methods.Method.send` moves each batch to the device and
+the decoded batch back); the method's own arithmetic stays NumPy/SciPy on the host.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ class SphericalCompression(Contractive):
             raise ValueError(f"spherical compression needs 0 < alpha < 1, got alpha={alpha}")
         self.d, self.alpha, self.cost = d, alpha, cost
         self.log2_P = cb.log2_P(alpha, d)
-        self.expected_draws = 2.0 ** (-self.log2_P)
+        # 1/P overflows a double beyond 2^1024 (large d): infinitely many for the check below
+        self.expected_draws = math.inf if -self.log2_P >= 1024 else 2.0 ** (-float(self.log2_P))
         if self.expected_draws > max_expected_draws:
             raise ValueError(
                 f"spherical compression at d={d}, alpha={alpha}: the search expects 1/P(alpha, d) = "

@@ -21,14 +21,15 @@ __all__ = ["ACTIVE", "DEFAULT_METRICS", "DIVERGED", "METHODS", "METRICS", "Metho
 
 def build(mcfg: dict, prob, constants, compressor, R: int, *, rng_sampling: np.random.Generator,
           rng: np.random.Generator, x0: np.ndarray, x_star=None, seed: int = 0,
-          bits_per_float: int = 32) -> tuple[Method, dict[str, float]]:
+          bits_per_float: int = 32, xp=None) -> tuple[Method, dict[str, float]]:
     """``(method, theory)`` for the method config node ``mcfg``: the method over R replicas
-    and its theoretical stepsize per axis (``method.stepsize_rule``)."""
+    and its theoretical stepsize per axis (``method.stepsize_rule``); ``xp``: the array
+    namespace its compressor runs in (None: NumPy; see :meth:`Method.send`)."""
     cls = METHODS[str(mcfg["algorithm"])]
     sampler = build_sampler(mcfg, prob, constants, rng_sampling)
     setup = Setup(cfg=mcfg, problem=prob, constants=constants, compressor=compressor, sampler=sampler,
                   rng=rng, R=R, x0=np.asarray(x0, dtype=np.float64), x_star=x_star, seed=seed,
-                  bits_per_float=bits_per_float)
+                  bits_per_float=bits_per_float, xp=xp)
     method = cls(setup)
     theory = RULES[str(mcfg["stepsize_rule"])](constants, compressor, method)
     return method, theory

@@ -20,10 +20,12 @@ and implements ``round(X, steps)`` (one communication round of every replica) an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Callable, Optional
 
 import numpy as np
 
+from ..backend import to_device, to_host
 from ..config import MethodConf
 from ..registry import Registry
 
@@ -133,6 +135,9 @@ class Setup:
     x_star: Optional[np.ndarray] = None
     seed: int = 0           # the run's root seed (for a method's own named streams)
     bits_per_float: int = 32  # the width of an uncompressed float (compressor.bits_per_float)
+    #: the array namespace the compressor runs in (``backend``): None or NumPy on the host,
+    #: CuPy on the GPU; the method's own arithmetic stays NumPy/SciPy either way
+    xp: Optional[ModuleType] = None
 
 
 class Method:
@@ -149,8 +154,11 @@ class Method:
         self.problem, self.compressor, self.sampler = setup.problem, setup.compressor, setup.sampler
         self.rng = setup.rng
         self.M, self.d = setup.problem.M, setup.problem.d
-        #: rounds compute only the coordinates a sparsifier keeps (its sparse sample path)
-        self.uses_coordinates = bool(self.compressor.sparse_path)
+        #: where :meth:`send` compresses: NumPy (the host), or a device namespace (CuPy)
+        self.xp = np if setup.xp is None else setup.xp
+        #: rounds compute only the coordinates a sparsifier keeps (its sparse sample path);
+        #: never on a device, where the compressor sees every client's whole vector
+        self.uses_coordinates = bool(self.compressor.sparse_path) and self.xp is np
         self._bits = float(self.compressor.bits_per_client())
 
     @classmethod
@@ -191,12 +199,17 @@ class Method:
         """What the server decodes of every client's message ``C(V)`` (``V`` of shape
         ``(R, M, d)``), drawn from the method's stream. Where the compressor's code length
         depends on the input (``variable_length``), :meth:`bits` becomes this message's
-        actual length, the mean over the clients (one replica: see ``validate``)."""
+        actual length, the mean over the clients (one replica: see ``validate``).
+
+        The one place a method meets the backend: ``V`` goes to the namespace ``xp``, is
+        compressed there (its random draws come from the host stream, as on NumPy) and the
+        decoded batch comes back to the host. Both moves are no-ops on NumPy."""
+        V = to_device(self.xp, V)
         if not self.compressor.variable_length:
-            return self.compressor.compress(V, self.rng)
+            return to_host(self.compressor.compress(V, self.rng))
         out, bits = self.compressor.encode(V, self.rng)
-        self._bits = float(np.mean(bits))
-        return out
+        self._bits = float(np.mean(to_host(bits)))
+        return to_host(out)
 
     def bits(self) -> float:
         """Uplink bits of one client's compressed message (the last one sent, for a

@@ -9,6 +9,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from .. import compressors, methods
+from ..backend import get_namespace
+from ..config import choice
 from ..seeding import stream
 from . import io, problem
 from .provenance import provenance
@@ -42,7 +44,7 @@ def execute(cfg: dict, data_cfg: dict, results_root: str | Path,
     method, theory = methods.build(
         cfg["method"], prob, const, comp, R, rng_sampling=stream(seed, "sampling"),
         rng=stream(seed, "compressor"), x0=x0, x_star=x_star, seed=seed,
-        bits_per_float=int(cfg["compressor"]["bits_per_float"]),
+        bits_per_float=int(cfg["compressor"]["bits_per_float"]), xp=get_namespace(choice(cfg["backend"])),
     )
     phase("running (the first rounds compile kernels on a cold cache)")
     trace = methods.optimize(
