@@ -11,7 +11,7 @@ for _section, _prefix, _aid, _ap in PLAN.artifacts():
             spec=PLAN.spec_path(_prefix, _aid),
             traces=[f"{RESULTS}/runs/{rid}/trace.npz" for rid in _ap.runs],
             problems=[f"{RESULTS}/problems/{pid}/constants.json" for pid in _ap.problems],
-            code=CODE_ARTIFACT,
+            code=code_stamp("artifact"),
         output:
             **{k: report(v, caption="../report/figure.rst", category="figures") if k == "png" else v
                for k, v in _ap.outputs.items()},

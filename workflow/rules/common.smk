@@ -29,7 +29,10 @@ JOB = f"PYTHONPATH={SRC} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREAD
 TO_LOG = (" > {log} 2>&1 || { if grep -q '^gradcomp: error' {log}; then sed -n '/^gradcomp: error/,$p' {log} >&2;"
           " else tail -n 15 {log} >&2; fi; exit 1; }").replace("{ ", "{{ ").replace("; }", "; }}")
 
-# A run depends on the code that computes it (Snakemake does not track imports).
+# A job depends on the code that computes it (Snakemake does not track imports). Each kind
+# of job reads one stamp of its code (rule code_stamp) instead of the source files: the
+# scheduler stats every input of every ready job each time it selects jobs, and the ~55
+# sources of each run made that most of a small build's time.
 _pkg = Path(SRC) / "gradcomp"
 CODE_PROBLEM = sorted(str(p) for d in ("data", "problems") for p in (_pkg / d).glob("*.py")) + [
     str(_pkg / "pipeline" / "problem.py")]
@@ -37,12 +40,42 @@ CODE_RUN = CODE_PROBLEM + sorted(
     str(p) for d in ("compressors", "methods", "theory") for p in (_pkg / d).glob("*.py")) + [
     str(_pkg / "pipeline" / "run.py"), str(_pkg / "seeding.py")]
 CODE_MERGE = [str(_pkg / "pipeline" / "shards.py")]
-# The run ids whose trace is merged from shards, as a wildcard regex (never matches if none).
-SPLIT_RUNS = "|".join(sorted(PLAN.shards)) or "(?!)"
 # An artifact depends on the code that plans and renders it (and a compressor study on the
 # compressors it measures).
 CODE_ARTIFACT = sorted(str(p) for d in ("report", "kinds", "compressors", "theory") for p in (_pkg / d).glob("*.py")) + [
     str(_pkg / "pipeline" / "select.py"), str(_pkg / "seeding.py")]
+CODE = {"problem": CODE_PROBLEM, "run": CODE_RUN, "merge": CODE_MERGE, "artifact": CODE_ARTIFACT}
+
+
+def code_stamp(part):
+    return f"{RESULTS}/code/{part}.stamp"
+
+
+for _part, _files in CODE.items():
+
+    rule:
+        """results/code/<part>.stamp: the sha256 of every source file a kind of job runs;
+        newer than its jobs' outputs whenever one of those files is (they rerun, as with the
+        files as inputs)."""
+        name:
+            f"code_stamp_{_part}"
+        input:
+            _files,
+        output:
+            code_stamp(_part),
+        log:
+            f"{RESULTS}/logs/code_stamp/{_part}.log",  # empty: written in Snakemake's process
+        localrule: True
+        run:
+            import hashlib
+
+            with open(output[0], "w") as fh:
+                for f in input:
+                    fh.write(f"{hashlib.sha256(Path(f).read_bytes()).hexdigest()}  {Path(f).relative_to(SRC)}\n")
+
+
+# The run ids whose trace is merged from shards, as a wildcard regex (never matches if none).
+SPLIT_RUNS = "|".join(sorted(PLAN.shards)) or "(?!)"
 
 ARTIFACTS = PLAN.artifact_outputs()
 VERIFICATION = PLAN.verification

@@ -2,7 +2,7 @@ rule problem:
     """x*, f* (Newton, ||grad f|| < problem.solver_grad_tol) and the constants of one problem."""
     input:
         config=PLAN.problem_config_path("{pid}"),
-        code=CODE_PROBLEM,
+        code=code_stamp("problem"),
     output:
         constants=f"{RESULTS}/problems/{{pid}}/constants.json",
         solution=f"{RESULTS}/problems/{{pid}}/solution.npz",

@@ -4,7 +4,7 @@ rule run:
     input:
         config=PLAN.run_config_path("{rid}"),
         problem=lambda wc: f"{RESULTS}/problems/{PLAN.run_problem[wc.rid]}/constants.json",
-        code=CODE_RUN,
+        code=code_stamp("run"),
     output:
         trace=f"{RESULTS}/runs/{{rid}}/trace.npz",
         info=f"{RESULTS}/runs/{{rid}}/info.json",
@@ -31,7 +31,7 @@ rule merge_run:
     input:
         spec=PLAN.shards_path("{rid}"),
         shards=lambda wc: [f"{RESULTS}/runs/{s}/trace.npz" for s in PLAN.shards[wc.rid]["runs"]],
-        code=CODE_MERGE,
+        code=code_stamp("merge"),
     output:
         trace=f"{RESULTS}/runs/{{rid}}/trace.npz",
         info=f"{RESULTS}/runs/{{rid}}/info.json",
