@@ -48,3 +48,16 @@ def test_plan_rows_name_what_tells_runs_apart():
     rows = [ln for ln in p.stdout.splitlines()[2:] if ln.strip()]
     assert len(rows) == len(set(ln.split(None, 1)[1] for ln in rows))   # no two rows alike
     assert " 1 multipliers" not in p.stdout and " 1 multiplier," in p.stdout
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`gradcomp plan | head -1`: the closed pipe ends the command quietly (exit 141, as a
+    shell tool killed by SIGPIPE), with no BrokenPipeError on stderr."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    p = subprocess.Popen([sys.executable, "-m", "gradcomp.cli", "groups"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, cwd=REPO, bufsize=0)
+    p.stdout.close()    # before the command writes: its first write meets a closed pipe
+    err = p.stderr.read().decode()
+    p.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert p.returncode == 141

@@ -268,6 +268,11 @@ def main(argv: list[str] | None = None) -> None:
         _die(str(exc), 3)
     except KeyboardInterrupt:
         _die("interrupted; nothing half-written was kept", 130)
+    except BrokenPipeError:
+        # the reader went away (`gradcomp plan | head`): stop quietly, as a shell tool does;
+        # stdout goes to devnull so that Python's exit-time flush does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
 
 
 if __name__ == "__main__":
