@@ -1,7 +1,20 @@
-"""Milliseconds per epoch of each rr method, at R = 1 and R = 23 replicas.
+"""Milliseconds per epoch of each rr method, at R = 1 and R = 23 replicas, against the floor.
 
     python benchmarks/bench_methods.py [--epochs 30] [--datasets mushrooms w8a a9a] [--out FILE]
+                                       [--authors FILE]
     python benchmarks/bench_methods.py --local [--epochs 20] [--at server local_iterate]
+
+**The floor.** An epoch of a non-local rr method reads the data once for its minibatch
+gradients and once more to record f: ``2 x nnz x 16`` bytes (8 for a value, 4 for its
+column index, and the row's share of the iterate and the output). The floor is those bytes
+at the machine's memory bandwidth, measured in the same run as the bytes read plus written
+per second by ``numpy.copyto`` of a 256 MiB array (best of 5). The table gives each
+method's time at R = 1 and per replica at R = 23 as a multiple of the floor (targets: 3x
+and 2x).
+
+``--authors FILE``: the authors' own timings (CSV ``dataset,method,ms_per_epoch``, measured
+on the same machine with their scripts, one stepsize, f recorded every epoch), printed beside
+ours with the ratio. Their code is not part of this repository.
 
 ``--local`` times the local methods of Figure 2 on their full 2-D (gamma, eta) grids
 (conf/figure/rr/fig2.yaml), for each setting of ``local_gradient_at``, and reports the
@@ -25,6 +38,7 @@ import platform  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from bench_compressors import copy_time  # noqa: E402
 
 from gradcomp import compressors, methods  # noqa: E402
 from gradcomp.config import composer, to_plain  # noqa: E402
@@ -33,6 +47,26 @@ from gradcomp.pipeline.identity import run_config  # noqa: E402
 from gradcomp.seeding import stream  # noqa: E402
 
 METHODS = ["qsgd", "q_rr", "diana", "diana_rr", "diana_rr_1s"]
+
+#: Bytes one pass reads per nonzero (module docstring), and passes per epoch of a non-local
+#: method: its minibatch gradients, and f.
+BYTES_PER_NNZ, PASSES = 16, 2
+
+
+def copy_bandwidth(mib: int = 256, repeat: int = 5) -> float:
+    """Bytes read plus written per second by ``numpy.copyto`` of a ``mib`` MiB float64 array."""
+    v = np.ones(mib * 2**20 // 8)
+    return 2 * v.nbytes / copy_time(v, repeat)
+
+
+def read_authors(path: str | None) -> dict:
+    """``{(dataset, method): ms per epoch}`` from a CSV ``dataset,method,ms_per_epoch``."""
+    if not path:
+        return {}
+    import csv
+
+    with open(path) as fh:
+        return {(r["dataset"], r["method"]): float(r["ms_per_epoch"]) for r in csv.DictReader(fh)}
 
 
 def timed(cfg: dict, data: dict, results: str, mult: dict, epochs: int, record_every: int = 1):
@@ -44,10 +78,13 @@ def timed(cfg: dict, data: dict, results: str, mult: dict, epochs: int, record_e
     x0 = stream(0, "x0").standard_normal(prob.d)
     meth, theory = methods.build(cfg["method"], prob, const, comp, R, rng_sampling=stream(0, "sampling"),
                                  rng=stream(0, "compressor"), x0=x0, x_star=x_star)
+    kw = dict(x0=x0, steps={a: theory[a] * m for a, m in mult.items()}, multipliers=mult, x_star=x_star,
+              f_star=const.f_star, record_every=record_every, stop_dist_sq=None, diverge_factor=1e4)
+    methods.optimize(meth, epochs=1, **kw)  # warm-up: Numba's cache, first-touch of the data
+    meth, theory = methods.build(cfg["method"], prob, const, comp, R, rng_sampling=stream(0, "sampling"),
+                                 rng=stream(0, "compressor"), x0=x0, x_star=x_star)
     t = time.perf_counter()
-    tr = methods.optimize(meth, x0=x0, steps={a: theory[a] * m for a, m in mult.items()}, multipliers=mult,
-                          x_star=x_star, f_star=const.f_star, epochs=epochs, record_every=record_every,
-                          stop_dist_sq=None, diverge_factor=1e4)
+    tr = methods.optimize(meth, epochs=epochs, **kw)
     ms = (time.perf_counter() - t) / epochs * 1e3
     return ms, R, int(np.sum(np.isfinite(tr.f_gap[-1])))
 
@@ -106,10 +143,14 @@ def main() -> None:
     ap.add_argument("--local", action="store_true", help="the local methods of Figure 2 on their 2-D grids")
     ap.add_argument("--at", nargs="+", default=["server", "local_iterate"], help="local_gradient_at settings")
     ap.add_argument("--out")
+    ap.add_argument("--authors", help="CSV dataset,method,ms_per_epoch of the authors' scripts, same machine")
     a = ap.parse_args()
     if a.local:
         return main_local(a)
     a.methods = a.methods or METHODS
+    authors = read_authors(a.authors)
+    bw = copy_bandwidth()
+    print(f"copy bandwidth {bw / 1e9:.2f} GB/s (bytes read + written by numpy.copyto, 256 MiB)", flush=True)
     rows = []
     with composer() as c:
         grid = to_plain(c(["+figure=rr/fig1"]))["figure"]["grid"]
@@ -117,15 +158,27 @@ def main() -> None:
             for m in a.methods:
                 full = to_plain(c([f"dataset={ds}", f"method={m}"]))
                 cfg = run_config(full)
+                nnz = problem.load(cfg, full["data"], full["results_root"])[0].A.nnz
+                floor = PASSES * nnz * BYTES_PER_NNZ / bw * 1e3
                 r1 = bench(cfg, full["data"], full["results_root"], 1, a.epochs, grid)
-                r23 = bench(cfg, full["data"], full["results_root"], len(grid), a.epochs, grid)
-                rows.append((ds, m, r1, r23, r23 / len(grid)))
-                print(f"{ds:10s} {m:12s} R=1 {r1:7.2f} ms/epoch   R=23 {r23:7.2f} ms/epoch "
-                      f"({r23 / len(grid):.2f} per replica)", flush=True)
+                r23 = bench(cfg, full["data"], full["results_root"], len(grid), a.epochs, grid) / len(grid)
+                rows.append((ds, nnz, floor, m, r1, r23, authors.get((ds, m))))
+                print(f"{ds:10s} {m:12s} R=1 {r1:7.2f} ms/epoch ({r1 / floor:.1f}x floor {floor:.2f})   "
+                      f"R=23 {r23:.2f} ms/epoch/replica ({r23 / floor:.1f}x)", flush=True)
     lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-             f"numpy {np.__version__}; {a.epochs} epochs per measurement, one BLAS thread.", "",
-             "| dataset | method | R=1 ms/epoch | R=23 ms/epoch | R=23 ms/epoch/replica |", "|---|---|---|---|---|"]
-    lines += [f"| {d} | {m} | {x:.2f} | {y:.1f} | {z:.2f} |" for d, m, x, y, z in rows]
+             f"numpy {np.__version__}; {a.epochs} epochs per measurement, one BLAS thread; copy bandwidth "
+             f"{bw / 1e9:.2f} GB/s (read + written, `numpy.copyto` of 256 MiB, best of 5). Floor = "
+             f"{PASSES} x nnz x {BYTES_PER_NNZ} B per epoch at that bandwidth (one pass for the gradients, "
+             f"one for f); targets: R = 1 within 3x, R = 23 per replica within 2x. Load average at the end: "
+             f"{os.getloadavg()[0]:.1f}.", "",
+             "| dataset | nnz | floor ms/epoch | method | R=1 ms/epoch | R=1 / floor | R=23 ms/epoch/replica "
+             "| R=23 / floor |" + (" authors ms/epoch | authors / R=1 |" if authors else ""),
+             "|---|---|---|---|---|---|---|---|" + ("---|---|" if authors else "")]
+    for d, nnz, fl, m, x, z, au in rows:
+        line = f"| {d} | {nnz} | {fl:.2f} | {m} | {x:.2f} | {x / fl:.1f} | {z:.2f} | {z / fl:.1f} |"
+        if authors:
+            line += f" {au:.1f} | {au / x:.0f} |" if au else " - | - |"
+        lines.append(line)
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:

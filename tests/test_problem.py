@@ -3,7 +3,7 @@ import pytest
 from scipy.special import expit
 
 from gradcomp.problems.constants import compute_constants, newton
-from gradcomp.problems.logreg import RowBlock
+from gradcomp.problems.rows import unsigned
 
 from conftest import make_problem
 
@@ -48,12 +48,63 @@ def test_batch_grads_are_per_client_minibatch_means(tiny):
             np.testing.assert_allclose(G[r, m], ref, rtol=1e-12, atol=1e-14)
 
 
-def test_rowblock_slices_are_contiguous_batches(tiny):
+def test_batch_matrices_are_the_rows_in_order(tiny):
     rows = np.random.default_rng(4).permutation(tiny.N)
-    rows = rows[np.argsort(tiny.client_of_row[rows], kind="stable")]
-    blk = RowBlock(tiny, rows)
-    b = blk.batch(10, 30)
-    np.testing.assert_array_equal(b.B.toarray(), tiny.A.toarray()[rows[10:30]])
+    rows = rows[np.argsort(tiny.client_of_row[rows], kind="stable")][10:30]
+    b = tiny.batch(rows)
+    np.testing.assert_array_equal(b.B.toarray(), tiny.A.toarray()[rows])
+    BD = b.BD.toarray().reshape(len(rows), tiny.M, tiny.d)
+    for i, m in enumerate(tiny.client_of_row[rows]):
+        np.testing.assert_array_equal(BD[i, m], tiny.A.toarray()[rows[i]])
+        assert not np.delete(BD[i], m, axis=0).any()
+
+
+def _scipy_products(b, X, W, S):
+    """The minibatch products as SciPy and NumPy take them, on the batch's own matrices:
+    the compiled kernels must equal these bit for bit (same terms, same order)."""
+    Z = b.B @ np.ascontiguousarray(X.T)
+    GT = b.BD.T @ W
+    C = b.BD.tocsc()
+    R, (M, k) = W.shape[1], S.shape
+    cols = (np.arange(M)[:, None] * b.d + S).ravel()
+    start, cnt = C.indptr[cols], np.diff(C.indptr)[cols]
+    ends = np.cumsum(cnt)
+    pos = np.repeat(start - (ends - cnt), cnt) + np.arange(ends[-1])
+    contrib = W[C.indices[pos]] * C.data[pos][:, None]
+    flat = (np.repeat(np.arange(M * k), cnt)[:, None] * R + np.arange(R)).ravel()
+    G_at = np.bincount(flat, weights=contrib.ravel(), minlength=M * k * R).reshape(M * k, R)
+    return Z, GT, G_at
+
+
+@pytest.mark.parametrize("R", [1, 5])
+def test_minibatch_kernels_equal_scipy_bit_for_bit(R):
+    from gradcomp.problems import kernels
+
+    prob = make_problem(N=400, d=30, M=5, density=0.3, seed=7)
+    rng = np.random.default_rng(8)
+    # with-replacement rows (repeats) grouped by client, and a reshuffled slice
+    rows_wr = np.concatenate([prob.offsets[m] + rng.integers(0, prob.n_m[m], 9) for m in range(prob.M)])
+    perm = rng.permutation(prob.N)
+    rows_rr = perm[np.argsort(prob.client_of_row[perm], kind="stable")]
+    for rows in (rows_wr, rows_rr):
+        b = prob.batch(rows)
+        X = rng.standard_normal((R, prob.d))
+        W = rng.standard_normal((len(rows), R))
+        S = np.stack([rng.choice(prob.d, 4, replace=False) for _ in range(prob.M)])
+        S[2, 1] = S[2, 3]               # a repeated coordinate gets the whole sum twice
+        Z, GT, G_at = _scipy_products(b, X, W, S)
+        np.testing.assert_array_equal(kernels.rows_dot(*prob._csr, b.urows, np.ascontiguousarray(X.T)), Z)
+        args = (*prob._csr, b.urows, b.uclient, np.uint64(prob.d), np.uint64(prob.M), W)
+        np.testing.assert_array_equal(kernels.rows_scatter(*args), GT)
+        cols = (np.arange(prob.M)[:, None] * prob.d + S).ravel()
+        np.testing.assert_array_equal(kernels.rows_scatter_at(*args, unsigned(cols)), G_at)
+        # and the problem's gradients at S are its whole gradients there
+        G, Gs = prob.batch_grads(b, X), prob.batch_grads_at(b, X, S)
+        np.testing.assert_array_equal(Gs, G[:, np.arange(prob.M)[:, None], S])
+        # a compacted batch (its own rows, and its columns for the sums at S): the same numbers
+        c = prob.batch(rows).compact()
+        np.testing.assert_array_equal(prob.batch_grads(c, X), G)
+        np.testing.assert_array_equal(prob.batch_grads_at(c, X, S), Gs)
 
 
 def test_newton_and_constants_against_dense_definitions():

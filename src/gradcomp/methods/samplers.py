@@ -88,8 +88,9 @@ class Reshuffling:
         by_slot = np.empty_like(order)
         by_slot[dest] = order
         bounds = np.concatenate([start[:, 0], [prob.N]])
-        block = prob.row_block(by_slot)  # one gather per epoch, slots are slices
-        return [block.batch(bounds[j], bounds[j + 1]) for j in range(n)]
+        batches = [prob.batch(by_slot[bounds[j]:bounds[j + 1]]) for j in range(n)]
+        # one permutation for the whole run: each batch is used every epoch
+        return batches if self.every_epoch else [b.compact() for b in batches]
 
     def next_round(self):
         if self._slot == 0 and (self._batches is None or self.every_epoch):
@@ -110,7 +111,7 @@ class Full:
         return cls(prob)
 
     def __init__(self, prob):
-        self.batch = prob.batch(np.arange(prob.N))
+        self.batch = prob.batch(np.arange(prob.N)).compact()
 
     def next_round(self):
         return self.batch, 0

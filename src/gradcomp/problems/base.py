@@ -5,7 +5,8 @@ A problem is declared once, on its class, with ``@PROBLEMS.register(name)`` (the
 
 * ``M``, ``d``, ``N``, ``n_m``: clients, dimension, rows, rows per client;
 * ``loss(X)``, ``grad(x)``, ``grads(X)``, ``client_grads(x)``: values and full gradients;
-* ``batch(rows)``, ``row_block(rows)``: the rows a sampler picks, as one batch of all clients;
+* ``batch(rows)``: the rows a sampler picks, as one batch of all clients (``batch.compact()``
+  readies a batch that is used every round or epoch);
   ``batch_grads(batch, X)`` every client's minibatch gradient for every replica (R, M, d),
   ``batch_grads_at(batch, X, S)`` the same at the coordinates ``S`` a sparsifier keeps,
   ``local_step`` and ``mean_batch_grads`` for local methods

@@ -1,6 +1,15 @@
-"""Compiled inner loops of the logistic-regression problem (Numba).
+"""Compiled inner loops of the row problems (Numba).
 
-A local SGD step of every client and stepsize replica (:meth:`LogisticRegression.local_step`)
+**Minibatch products** (:class:`~gradcomp.problems.rows.RowProblem`): the forward products
+``a_i^T x_r`` of a round's rows and the backward sums ``sum_i W_ir a_i`` (whole, or at the
+coordinates a sparsifier keeps), read straight from the data's CSR arrays through the
+rows' indices. Building a SciPy matrix of each minibatch (a gather of its rows, SciPy's
+checks, a CSC copy for the selected columns) cost several times the arithmetic. Every sum
+is taken in the order SciPy's ``csr_matvecs``/``csc_matvecs`` and ``numpy.bincount`` take
+it (each output starts at zero and adds the rows in batch order, one product per
+nonzero), so the results equal SciPy's bit for bit (tests/test_problem.py).
+
+**Local steps** (:class:`~gradcomp.problems.logreg.LogisticRegression`): a local SGD step of every client and stepsize replica (:meth:`LogisticRegression.local_step`)
 is a sparse forward product, a sigmoid per row and replica, and a sparse backward
 product. SciPy runs these as three separate passes with two temporaries of the size of
 the iterates, and the sigmoid alone as several more; here the step is one compiled loop
@@ -80,3 +89,94 @@ def local_sgd_step(indptr, indices, data, y, inv_size, client_ptr, d, WT, gamma,
                     w = WT[indices[p], r0:r1]
                     for r in range(nr):
                         w[r] -= a * s[r]
+
+
+@numba.njit(cache=True, nogil=True)
+def rows_dot(indptr, indices, data, rows, XT):  # pragma: no cover - compiled
+    """``Z[i, r] = a_{rows[i]}^T x_r``, shape (len(rows), R), from the CSR arrays of the data
+    and ``XT`` (d, R) C-contiguous: SciPy's ``A[rows] @ XT``, term by term. Indices unsigned
+    (:func:`~gradcomp.problems.rows.unsigned`)."""
+    n, R = rows.shape[0], XT.shape[1]
+    Z = np.zeros((n, R))
+    if R == 1:       # one stepsize: the sum in a register, not in Z (same terms, same order)
+        for i in range(n):
+            row = rows[i]
+            z = 0.0
+            for p in range(indptr[row], indptr[row + 1]):
+                z += data[p] * XT[indices[p], 0]
+            Z[i, 0] = z
+        return Z
+    for i in range(n):
+        row = rows[i]
+        for p in range(indptr[row], indptr[row + 1]):
+            a = data[p]
+            j = indices[p]
+            for r in range(R):
+                Z[i, r] += a * XT[j, r]
+    return Z
+
+
+@numba.njit(cache=True, nogil=True)
+def rows_scatter(indptr, indices, data, rows, client, d, M, W):  # pragma: no cover - compiled
+    """``GT[m d + j, r] = sum_{i: client[i] = m} W[i, r] a_{rows[i], j}``, shape (M d, R):
+    every client's sum over its rows, SciPy's ``BD.T @ W`` term by term. Indices, ``d`` and
+    ``M`` unsigned."""
+    n, R = W.shape
+    GT = np.zeros((M * d, R))
+    for i in range(n):
+        row = rows[i]
+        base = client[i] * d
+        for p in range(indptr[row], indptr[row + 1]):
+            a = data[p]
+            c = base + indices[p]
+            for r in range(R):
+                GT[c, r] += a * W[i, r]
+    return GT
+
+
+@numba.njit(cache=True, nogil=True)
+def rows_scatter_at(indptr, indices, data, rows, client, d, M, W, cols):  # pragma: no cover - compiled
+    """:func:`rows_scatter` at the columns ``cols`` (pairs ``q``, ``cols[q] = m d + j``) only:
+    ``G[q, r]``, shape (len(cols), R). Repeated columns each get the whole sum.
+
+    A table from column to its first pair (and a chain to the next) finds, per nonzero,
+    the pairs it feeds; the sum runs over the rows in batch order like ``numpy.bincount``
+    over a CSC copy of the batch does.
+    """
+    n, R = W.shape
+    Q = cols.shape[0]
+    first = np.full(M * d, -1, dtype=np.int64)
+    nxt = np.full(Q, -1, dtype=np.int64)
+    for q in range(Q - 1, -1, -1):
+        nxt[q] = first[cols[q]]
+        first[cols[q]] = q
+    G = np.zeros((Q, R))
+    for i in range(n):
+        row = rows[i]
+        base = client[i] * d
+        for p in range(indptr[row], indptr[row + 1]):
+            q = first[base + indices[p]]
+            if q < 0:
+                continue
+            a = data[p]
+            while q >= 0:
+                for r in range(R):
+                    G[q, r] += W[i, r] * a
+                q = nxt[q]
+    return G
+
+
+@numba.njit(cache=True, nogil=True)
+def cols_sum(indptr, indices, data, W, cols):  # pragma: no cover - compiled
+    """``G[q, r] = sum_i W[i, r] C[i, cols[q]]`` from the CSC arrays of ``C`` (rows in order
+    within each column): :func:`rows_scatter_at` reading the selected columns only."""
+    Q, R = cols.shape[0], W.shape[1]
+    G = np.zeros((Q, R))
+    for q in range(Q):
+        c = cols[q]
+        for p in range(indptr[c], indptr[c + 1]):
+            i = indices[p]
+            a = data[p]
+            for r in range(R):
+                G[q, r] += W[i, r] * a
+    return G

@@ -25,7 +25,7 @@ from scipy.special import expit
 
 from ..config import ProblemConf
 from .base import PROBLEMS, Constants, ProblemBase
-from .rows import Batch, RowBlock, RowProblem, gram, group_by_client  # noqa: F401  (RowBlock: re-export)
+from .rows import Batch, RowProblem, gram, group_by_client
 
 LOSS_BLOCK = 512
 

@@ -59,6 +59,10 @@ class _AllClients:
 
     n_rows: int
 
+    def compact(self) -> "_AllClients":
+        """Nothing to gather: the batch holds no rows."""
+        return self
+
 
 @PROBLEMS.register("quadratic")
 class TridiagonalQuadratic(ProblemBase):
