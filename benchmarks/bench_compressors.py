@@ -15,8 +15,10 @@ Not a test: the numbers depend on the machine and on what else runs on it. One B
 thread. At d = 2^24 with M = 16 (2 GiB per float64 array) only the elementwise quantizers
 and the identity run (one output array each, no temporaries); the other compressors hold
 several temporaries of that size and run there only with ``--big``. The row ``uniform
-draws`` times ``Generator.random`` filling an (M, d) array: the float64 uniforms every
-elementwise quantizer draws, a floor on its time as long as its draws stay NumPy's.
+draws`` times ``Generator.random((M, d))``: the float64 uniforms every drawing elementwise
+quantizer consumes, into a new array as ``compress`` returns one; a floor on its time as
+long as its draws stay NumPy's (``x draws`` is the quantizer's time over it). ``uniform
+draws in place`` fills one reused array instead (no page faults of a new one).
 
 ``--backend cupy``: the input lives on the GPU (a CuPy array), ``compress`` is timed to the
 end of its GPU work (``Device.synchronize()`` after each call), and the copy reference is
@@ -50,6 +52,7 @@ from gradcomp.seeding import stream  # noqa: E402
 CASES = [
     ("identity", ["compressor=identity"], "copy"),
     ("uniform draws", None, "reference"),
+    ("uniform draws in place", None, "reference"),
     ("qsgd s=1 l2", ["compressor=qsgd"], "elementwise"),
     ("qsgd s=16 linf", ["compressor=qsgd", "compressor.s=16", "compressor.norm=linf"], "elementwise"),
     ("terngrad", ["compressor=terngrad"], "elementwise"),
@@ -188,7 +191,9 @@ def main() -> None:
                         h = np.ones((M, d))
                         t = best_time(lambda: be.xp.asarray(h), a.repeat, be.sync)
                         del h
-                    elif ov is None:  # the uniform draws alone (on the host, as the device path draws them)
+                    elif label == "uniform draws":  # the draws alone, into a new array as compress returns one
+                        t = best_time(lambda: rng.random((M, d)), a.repeat)
+                    elif ov is None:  # the same into one reused array: no page faults of a new one
                         u = np.empty((M, d))
                         t = best_time(lambda: rng.random(out=u), a.repeat)
                         del u
@@ -236,10 +241,11 @@ def table(a, be: Host, machine: str, rows, skipped, scaling) -> str:
     if be.name == "numpy":
         how = ("Throughput = input bytes (8 M d) per second of `compress`; copy = the same for "
                "`numpy.copyto` on the same array, timed next to it. Ratio = copy time / compress time "
-               "(1.0 = copying the input once). `uniform draws`: `Generator.random` filling an (M, d) "
-               "array alone, the M d uniforms each drawing elementwise quantizer consumes; `x draws` = "
-               f"compress time / that time. Target on CPU: `x draws` <= {DRAWS_TARGET} (the draws are "
-               "a floor as long as they stay NumPy's named Generator streams).")
+               "(1.0 = copying the input once). `uniform draws`: `Generator.random((M, d))` alone, the M d "
+               "uniforms each drawing elementwise quantizer consumes, into a new array as `compress` "
+               "returns one (`in place`: into one reused array, without the page faults of a new one); "
+               f"`x draws` = compress time / `uniform draws`. Target on CPU: `x draws` <= {DRAWS_TARGET} "
+               "(the draws are a floor as long as they stay NumPy's named Generator streams).")
     else:
         how = ("On the GPU (`--backend cupy`): the input is a CuPy array on the device, and each call "
                "is timed to the end of its GPU work (`cupy.cuda.Device().synchronize()`). Throughput = "

@@ -188,6 +188,14 @@ def _float(typingctx, b):
 
 
 @njit(**_JIT)
+def _block(x, o, s0, n):
+    """``x[s0:s0+n]`` and ``o[s0:s0+n]``. The loops index these views from 0: an index
+    ``s0 + j`` could be negative as far as Numba knows, and its wraparound check on every
+    access kept LLVM from vectorizing the loop (about 4x slower)."""
+    return x[s0:s0 + n], o[s0:s0 + n]
+
+
+@njit(**_JIT)
 def _sign(x):
     """``np.sign`` of a float: +-1, and +0 for +-0."""
     return (1.0 if x > 0.0 else 0.0) - (1.0 if x < 0.0 else 0.0)
@@ -216,33 +224,36 @@ def _pow2(a, u):
 def _dithering(x, o, u, s0, r, s):
     """``StandardDithering``: ``sign(v) * r * (level / s)``."""
     r1, nz = (r, 1.0) if r != 0.0 else (1.0, 0.0)
+    x, o = _block(x, o, s0, u.shape[0])
     for j in range(u.shape[0]):
-        xj = x[s0 + j]
+        xj = x[j]
         y = min((abs(xj) / r1) * nz, 1.0)  # minimum(safe_divide(|v|, r), 1): |v| / 1 * 0 is 0
         sy = s * y
         low = np.floor(sy)
         level = low + (1.0 if u[j] < sy - low else 0.0)  # two_point(low, low + 1, sy - low, u)
-        o[s0 + j] = (_sign(xj) * r) * (level / s)
+        o[j] = (_sign(xj) * r) * (level / s)
 
 
 @njit(**_JIT)
 def _natural(x, o, u, s0):
     """``NaturalCompression``: ``sign(v) * pow2(|v|)``."""
+    x, o = _block(x, o, s0, u.shape[0])
     for j in range(u.shape[0]):
-        xj = x[s0 + j]
-        o[s0 + j] = _sign(xj) * _pow2(abs(xj), u[j])
+        xj = x[j]
+        o[j] = _sign(xj) * _pow2(abs(xj), u[j])
 
 
 @njit(**_JIT)
 def _natural_dithering(x, o, u, s0, r, bottom):
     """``NaturalDithering``: ``sign(v) * r * where(y < bottom, two_point(0, bottom, y / bottom), pow2(y))``."""
     r1, nz = (r, 1.0) if r != 0.0 else (1.0, 0.0)
+    x, o = _block(x, o, s0, u.shape[0])
     for j in range(u.shape[0]):
-        xj = x[s0 + j]
+        xj = x[j]
         y = min((abs(xj) / r1) * nz, 1.0)
         small = bottom if u[j] < y / bottom else 0.0
         level = small if y < bottom else _pow2(y, u[j])
-        o[s0 + j] = (_sign(xj) * r) * level
+        o[j] = (_sign(xj) * r) * level
 
 
 @njit(**_JIT)
@@ -251,9 +262,10 @@ def _one_bit(x, o, u, s0, r):
     For R = 0 the quotient below is +-0 instead of 0; ``u < y`` is false for both."""
     two_r = 2.0 * r
     t1, nz = (two_r, 1.0) if two_r != 0.0 else (1.0, 0.0)
+    x, o = _block(x, o, s0, u.shape[0])
     for j in range(u.shape[0]):
-        y = ((x[s0 + j] + r) / t1) * nz
-        o[s0 + j] = r if u[j] < y else -r
+        y = ((x[j] + r) / t1) * nz
+        o[j] = r if u[j] < y else -r
 
 
 @njit(**_JIT)
