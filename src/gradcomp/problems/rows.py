@@ -21,8 +21,6 @@ nonzeros is what a round costs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -86,7 +84,7 @@ class Batch:
         self.inv_size = 1.0 / counts[client]
         if prob.client_scale is not None:
             self.inv_size = prob.client_scale[client] * self.inv_size
-        self._B = self._BD = None
+        self._B = self._BD = self._own = None
 
     @property
     def n_rows(self) -> int:
@@ -105,14 +103,16 @@ class Batch:
         return self
 
     def _gather(self):
-        """``(indptr, indices, data)`` of the batch's own rows."""
-        A, rows = self.A, self.rows
-        start = A.indptr[rows]
-        cnt = A.indptr[rows + 1] - start
-        indptr = np.zeros(len(rows) + 1, dtype=A.indptr.dtype)
-        np.cumsum(cnt, out=indptr[1:])
-        pos = np.repeat(start - indptr[:-1], cnt) + np.arange(indptr[-1])
-        return indptr, A.indices[pos], A.data[pos]
+        """``(indptr, indices, data)`` of the batch's own rows (gathered once)."""
+        if self._own is None:
+            A, rows = self.A, self.rows
+            start = A.indptr[rows]
+            cnt = A.indptr[rows + 1] - start
+            indptr = np.zeros(len(rows) + 1, dtype=A.indptr.dtype)
+            np.cumsum(cnt, out=indptr[1:])
+            pos = np.repeat(start - indptr[:-1], cnt) + np.arange(indptr[-1])
+            self._own = indptr, A.indices[pos], A.data[pos]
+        return self._own
 
     @property
     def B(self) -> sp.csr_matrix:
