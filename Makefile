@@ -48,7 +48,7 @@ test-slow: venv
 	$(PY) -m pytest -m slow
 
 bench: venv
-	$(PY) benchmarks/bench_methods.py --out results/bench.md
+	$(PY) benchmarks/bench_methods.py --authors benchmarks/authors-rr-timings.csv --out results/bench.md
 
 clean:
 	rm -rf results .snakemake .gradcomp-cache

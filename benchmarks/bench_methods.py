@@ -12,9 +12,10 @@ per second by ``numpy.copyto`` of a 256 MiB array (best of 5). The table gives e
 method's time at R = 1 and per replica at R = 23 as a multiple of the floor (targets: 3x
 and 2x).
 
-``--authors FILE``: the authors' own timings (CSV ``dataset,method,ms_per_epoch``, measured
-on the same machine with their scripts, one stepsize, f recorded every epoch), printed beside
-ours with the ratio. Their code is not part of this repository.
+``--authors FILE``: the authors' own timings (CSV ``dataset,method,ms_per_epoch``, ``#``
+lines are comments; measured on the same machine with their scripts, one stepsize, f
+recorded every epoch), printed beside ours with the ratio. Their code is not part of this
+repository; ``benchmarks/authors-rr-timings.csv`` holds the ones issue 14 reports.
 
 ``--local`` times the local methods of Figure 2 on their full 2-D (gamma, eta) grids
 (conf/figure/rr/fig2.yaml), for each setting of ``local_gradient_at``, and reports the
@@ -66,7 +67,8 @@ def read_authors(path: str | None) -> dict:
     import csv
 
     with open(path) as fh:
-        return {(r["dataset"], r["method"]): float(r["ms_per_epoch"]) for r in csv.DictReader(fh)}
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        return {(r["dataset"], r["method"]): float(r["ms_per_epoch"]) for r in rows}
 
 
 def timed(cfg: dict, data: dict, results: str, mult: dict, epochs: int, record_every: int = 1):
