@@ -29,7 +29,9 @@ def provenance(backend: str, **extra) -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = [{k: v for k, v in d.items() if k in ("internal_api", "version", "num_threads")}
+        # OpenBLAS picks its kernels for the CPU ("architecture"): the same code gives
+        # results that differ in the last bits between, say, Haswell and SkylakeX kernels
+        blas = [{k: v for k, v in d.items() if k in ("internal_api", "version", "num_threads", "architecture")}
                 for d in threadpool_info()]
     except ImportError:  # pragma: no cover
         blas = None
