@@ -26,13 +26,14 @@ Not a test: wall times depend on the machine and on what ran beside the build.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from bench_methods import BYTES_PER_NNZ, PASSES, copy_bandwidth
 
+from gradcomp.config import composer, to_plain
+from gradcomp.data import DataError
 from gradcomp.pipeline import io, problem
 
 
@@ -80,24 +81,24 @@ def runs(results: Path) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", default="results")
-    ap.add_argument("--data", default=None, help="data config JSON (default: mirror from "
-                    "GRADCOMP_DATA_MIRROR, no download, cache under results/)")
     ap.add_argument("--top", type=int, default=5)
     ap.add_argument("--out")
     a = ap.parse_args()
-    import os
-
     results = Path(a.results)
-    data = (json.loads(Path(a.data).read_text()) if a.data else
-            {"mirror": os.environ.get("GRADCOMP_DATA_MIRROR"), "download": False,
-             "cache_dir": str(results / "data-cache")})
-    bw = copy_bandwidth()
+    with composer() as c:  # the data node of conf/config.yaml: mirror, cache, download
+        data = to_plain(c([]))["data"]
     rs = runs(results)
+    if not rs:
+        raise SystemExit(f"reproduction_cost: no finished runs under {results}/runs (build something first)")
+    bw = copy_bandwidth()
     sizes: dict[str, int | None] = {}
     for r in rs:
         pid = problem.problem_dir(r["cfg"], results).name
         if pid not in sizes:
-            sizes[pid] = bytes_per_pass(problem.load(r["cfg"], data, results)[0])
+            try:
+                sizes[pid] = bytes_per_pass(problem.load(r["cfg"], data, results)[0])
+            except DataError as e:
+                raise SystemExit(f"reproduction_cost: {e}") from None
         b = sizes[pid]
         r["floor"] = None if b is None else r["passes"] * PASSES * b / bw
     total = sum(r["wall"] for r in rs)
