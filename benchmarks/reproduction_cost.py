@@ -10,8 +10,9 @@ built there: ``snakemake all`` at ``scale=paper`` for the whole reproduction) an
 * the floor of that work, as issue 14 defines it: for each run, the data passes its
   replicas actually kept live (a replica that stopped or diverged at record t counts the
   passes up to t; replicas whose records are identical count once, since a local method
-  computes the server-point path it shares across client stepsizes once), times ``PASSES`` per data pass (the method's gradients and f), times
-  the per-pass floor of ``bench_methods.py`` (``nnz x 16`` bytes of a sparse matrix, 8
+  computes the server-point path it shares across client stepsizes once), times
+  ``PASSES`` reads of the data per pass (the method's gradients and f), times the per-pass
+  floor of ``bench_methods.py`` (``nnz x 16`` bytes of a sparse matrix, 8
   bytes per entry of a dense one, at the ``numpy.copyto`` bandwidth measured in this run);
 * the most expensive runs with their share of the total and their own floor ratio.
 
