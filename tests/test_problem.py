@@ -94,6 +94,9 @@ def test_minibatch_kernels_equal_scipy_bit_for_bit(R):
         S[2, 1] = S[2, 3]               # a repeated coordinate gets the whole sum twice
         Z, GT, G_at = _scipy_products(b, X, W, S)
         np.testing.assert_array_equal(kernels.rows_dot(*prob._csr, b.urows, np.ascontiguousarray(X.T)), Z)
+        # the logistic weights: what SciPy's expit gives, from the same products
+        weights = kernels.rows_weights(*prob._csr, b.urows, np.ascontiguousarray(X.T), b.y, b.inv_size, prob.row_loss)
+        np.testing.assert_array_equal(weights, expit(Z * -b.y[:, None]) * -(b.y * b.inv_size)[:, None])
         args = (*prob._csr, b.urows, b.uclient, np.uint64(prob.d), np.uint64(prob.M), W)
         np.testing.assert_array_equal(kernels.rows_scatter(*args), GT)
         cols = (np.arange(prob.M)[:, None] * prob.d + S).ravel()
@@ -105,6 +108,23 @@ def test_minibatch_kernels_equal_scipy_bit_for_bit(R):
         c = prob.batch(rows).compact()
         np.testing.assert_array_equal(prob.batch_grads(c, X), G)
         np.testing.assert_array_equal(prob.batch_grads_at(c, X, S), Gs)
+
+
+def test_compiled_loss_derivatives_equal_their_numpy_formulas():
+    """``kernels.loss_derivative`` is SciPy's ``expit`` (logistic) and ``(z - y) s`` (squared),
+    bit for bit, over eight decades of margins and at the edges of ``exp``."""
+    from gradcomp.problems import kernels
+    from gradcomp.problems.rows import LOGISTIC, SQUARED
+
+    rng = np.random.default_rng(3)
+    z = np.concatenate([rng.standard_normal(20_000) * scale for scale in (1e-4, 1e-2, 1.0, 30.0, 800.0)]
+                       + [np.array([0.0, -0.0, 709.0, -709.0, 745.0, -746.0, np.inf, -np.inf])])
+    Z = np.stack([z, -z, z[::-1]], axis=1)
+    y = np.where(rng.random(len(z)) < 0.5, -1.0, 1.0)
+    s = rng.uniform(1e-3, 2.0, len(z))
+    expected = {LOGISTIC: expit(Z * -y[:, None]) * -(y * s)[:, None], SQUARED: (Z - y[:, None]) * s[:, None]}
+    for loss, want in expected.items():
+        np.testing.assert_array_equal(kernels.row_weights(Z.copy(), y, s, loss), want)
 
 
 def test_newton_and_constants_against_dense_definitions():

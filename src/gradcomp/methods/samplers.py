@@ -44,11 +44,20 @@ class WithReplacement:
         self.prob, self.rng = prob, rng
         b_m = np.asarray(b_m, dtype=np.int64)
         self._start = np.repeat(prob.offsets[:-1], b_m)
-        self._size = np.repeat(prob.n_m, b_m)
+        # Runs of consecutive clients with the same n_m, (n_m, draws): one
+        # ``integers(0, n_m, size)`` per run draws what ``integers(0, np.repeat(n_m, b_m))``
+        # draws, in the same order from the same stream (both take NumPy's bounded 32-bit
+        # Lemire draw per entry; tests/test_samplers.py), at half its cost.
+        new_run = np.flatnonzero(np.diff(prob.n_m)) + 1
+        self._runs = [(int(prob.n_m[c[0]]), int(b_m[c].sum())) for c in np.split(np.arange(prob.M), new_run)]
+        self._layout = None
 
     def next_round(self):
-        rows = self._start + self.rng.integers(0, self._size)
-        return self.prob.batch(rows), 0
+        offset = np.concatenate([self.rng.integers(0, n, size=k) for n, k in self._runs])
+        batch = self.prob.batch(self._start + offset, like=self._layout)
+        if self._layout is None:
+            self._layout = batch
+        return batch, 0
 
 
 @SAMPLERS.register("rr")
@@ -67,30 +76,35 @@ class Reshuffling:
         self.b_m = np.asarray(b_m, dtype=np.int64)
         if np.any(self.b_m * (n_steps - 1) >= prob.n_m):
             raise ValueError("batch size too large for the number of RR steps per epoch")
+        n, M, client = n_steps, prob.M, prob.client_of_row
+        # Where each place of the clients' permutations goes in the slot-major, client-minor
+        # layout (a counting sort). Place k of the sorted order belongs to client
+        # client_of_row[k], so this does not depend on the draw: computed once.
+        pos = np.arange(prob.N) - prob.offsets[client]  # position within the client's permutation
+        b = self.b_m[client]
+        slot = np.minimum(pos // b, n - 1)
+        # sizes[j, m] rows of client m in slot j; dest = start of block (j, m) + offset in it
+        sizes = np.tile(self.b_m, (n, 1))
+        sizes[-1] = prob.n_m - (n - 1) * self.b_m
+        start = np.concatenate([[0], np.cumsum(sizes.ravel())[:-1]]).reshape(n, M)
+        self._dest = start[slot, client] + pos - slot * b
+        self._bounds = np.concatenate([start[:, 0], [prob.N]])
         self._batches = None
         self._slot = 0
 
     def _draw_epoch(self) -> list:
-        prob, n, M = self.prob, self.n_steps, self.prob.M
-        client = prob.client_of_row
+        prob, n = self.prob, self.n_steps
         # Independent uniform permutations of every client's rows in one sort: the keys
         # client + U[0, 1) keep clients apart and shuffle within each.
-        order = np.argsort(client + self.rng.random(prob.N))
-        pos = np.arange(prob.N) - prob.offsets[client]  # position within the client's permutation
-        b = self.b_m[client]
-        slot = np.minimum(pos // b, n - 1)
-        # Slot-major, client-minor layout by index arithmetic (a counting sort):
-        # sizes[j, m] rows of client m in slot j; dest = start of block (j, m) + offset in it.
-        sizes = np.tile(self.b_m, (n, 1))
-        sizes[-1] = prob.n_m - (n - 1) * self.b_m
-        start = np.concatenate([[0], np.cumsum(sizes.ravel())[:-1]]).reshape(n, M)
-        dest = start[slot, client] + pos - slot * b
+        order = np.argsort(prob.client_of_row + self.rng.random(prob.N))
         by_slot = np.empty_like(order)
-        by_slot[dest] = order
-        bounds = np.concatenate([start[:, 0], [prob.N]])
-        batches = [prob.batch(by_slot[bounds[j]:bounds[j + 1]]) for j in range(n)]
-        # one permutation for the whole run: each batch is used every epoch
-        return batches if self.every_epoch else [b.compact() for b in batches]
+        by_slot[self._dest] = order
+        rows = [by_slot[self._bounds[j]:self._bounds[j + 1]] for j in range(n)]
+        if not self.every_epoch:   # one permutation for the whole run: each batch is used every epoch
+            return [prob.batch(r).compact() for r in rows]
+        # slot j holds the same clients in the same places every epoch: its layout is reused
+        like = self._batches or [None] * n
+        return [prob.batch(r, like=b) for r, b in zip(rows, like)]
 
     def next_round(self):
         if self._slot == 0 and (self._batches is None or self.every_epoch):

@@ -26,6 +26,8 @@ import math
 import numba
 import numpy as np
 
+from .rows import LOGISTIC, SQUARED  # noqa: F401  (the ``loss`` codes)
+
 
 #: Replicas per block: one client's d iterates and its minibatch's weights for this many
 #: replicas stay in a core's L2 cache (d = 300: 300 x 64 x 8 B = 150 KB).
@@ -89,6 +91,40 @@ def local_sgd_step(indptr, indices, data, y, inv_size, client_ptr, d, WT, gamma,
                     w = WT[indices[p], r0:r1]
                     for r in range(nr):
                         w[r] -= a * s[r]
+
+
+
+
+@numba.njit(cache=True, nogil=True)
+def loss_derivative(loss, z, y, s):  # pragma: no cover - compiled
+    """``s l'(z, y)`` of one row: the weight of ``a_i`` in a minibatch gradient.
+
+    * LOGISTIC, ``l = log(1 + exp(-y z))``: ``expit(-y z) * -(y s)``, ``expit(t)`` as
+      SciPy's ``1 / (1 + exp(-t))`` (the same libm ``exp``: equal bit for bit,
+      tests/test_problem.py);
+    * SQUARED, ``l = (z - y)^2 / 2``: ``(z - y) s``.
+    """
+    if loss == LOGISTIC:
+        return (1.0 / (1.0 + math.exp(-(z * -y)))) * -(y * s)
+    return (z - y) * s
+
+
+@numba.njit(cache=True, nogil=True)
+def row_weights(Z, y, s, loss):  # pragma: no cover - compiled
+    """``Z[i, r] <- s_i l'(Z[i, r], y_i)`` in place (:func:`loss_derivative`); returns ``Z``."""
+    n, R = Z.shape
+    for i in range(n):
+        yi, si = y[i], s[i]
+        for r in range(R):
+            Z[i, r] = loss_derivative(loss, Z[i, r], yi, si)
+    return Z
+
+
+@numba.njit(cache=True, nogil=True)
+def rows_weights(indptr, indices, data, rows, XT, y, s, loss):  # pragma: no cover - compiled
+    """``W[i, r] = s_i l'(a_{rows[i]}^T x_r, y_i)``: :func:`rows_dot` then :func:`row_weights`
+    in one call (the products are still in cache; no NumPy temporaries)."""
+    return row_weights(rows_dot(indptr, indices, data, rows, XT), y, s, loss)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -25,7 +25,7 @@ from scipy.special import expit
 
 from ..config import ProblemConf
 from .base import PROBLEMS, Constants, ProblemBase
-from .rows import Batch, RowProblem, gram, group_by_client
+from .rows import LOGISTIC, Batch, RowProblem, gram, group_by_client
 
 LOSS_BLOCK = 512
 
@@ -53,6 +53,8 @@ class LogisticRegression(RowProblem, ProblemBase):
     """
 
     schema, schema_name = LogRegConf, "base_problem"
+    #: ``log(1 + exp(-y a^T x))`` per row
+    row_loss = LOGISTIC
     #: binary labels, mapped to {-1, +1}
     label_kind = "binary"
 
@@ -110,14 +112,6 @@ class LogisticRegression(RowProblem, ProblemBase):
     def reg(self) -> float:
         """``grad lambda ||x||^2 = 2 lambda x``."""
         return 2.0 * self.lam
-
-    @staticmethod
-    def _row_weights(Z: np.ndarray, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """``W_i = -y_i sigma(-y_i z_i) scale_i`` from ``Z_i = a_i^T x`` (overwritten: no temporaries)."""
-        W = np.multiply(Z, -y, out=Z)
-        expit(W, out=W)
-        W *= -(y * scale)
-        return W
 
     # ---- the protocol: data, solution, constants ------------------------------------------
     @classmethod

@@ -23,7 +23,7 @@ from omegaconf import MISSING
 
 from ..config import ProblemConf, choice
 from .base import PROBLEMS, Constants, ProblemBase, split_clients
-from .rows import RowProblem, gram, group_by_client
+from .rows import SQUARED, RowProblem, gram, group_by_client
 
 
 class RidgeScale(enum.Enum):
@@ -42,6 +42,8 @@ class RidgeRegression(RowProblem, ProblemBase):
     """Ridge regression; ``client_scale`` c_m = M n_m (``sum``) or 1 (``mean``)."""
 
     schema, schema_name = RidgeConf, "base_ridge"
+    #: ``(a^T x - y)^2 / 2`` per row
+    row_loss = SQUARED
 
     @classmethod
     def from_config(cls, cfg: dict, A, y: np.ndarray):
@@ -58,13 +60,6 @@ class RidgeRegression(RowProblem, ProblemBase):
         """``grad lambda/2 ||x||^2 = lambda x``."""
         return self.lam
 
-    @staticmethod
-    def _row_weights(Z: np.ndarray, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """``scale_i (a_i^T x - y_i)`` (``Z`` overwritten)."""
-        Z -= y
-        Z *= scale
-        return Z
-
     # The data are dense (make_regression, Body-Fat): a batch's rows as dense arrays, kept on
     # the batch (a full-gradient sampler reuses one batch every round), make a round two small
     # dense products instead of SciPy's sparse ones, whose overhead dominates at d = 80.
@@ -77,7 +72,7 @@ class RidgeRegression(RowProblem, ProblemBase):
 
     def batch_grads(self, batch, X: np.ndarray) -> np.ndarray:
         B, BD = self._dense(batch)
-        W = self._row_weights(B @ X.T, batch.y[:, None], batch.inv_size[:, None])
+        W = self._row_weights(B @ X.T, batch.y, batch.inv_size)
         G = (W.T @ BD).reshape(X.shape[0], self.M, self.d)
         G += self.reg * X[:, None, :]
         return G

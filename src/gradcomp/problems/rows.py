@@ -9,7 +9,7 @@ Client m owns rows ``offsets[m]:offsets[m+1]`` of a CSR matrix A and its objecti
 
 with a per-row loss :math:`\\ell` and a regulariser r whose gradient is ``reg * x``; c_m = 1
 unless the problem scales its clients (``client_scale``). A subclass gives :math:`\\ell'`
-(:meth:`RowProblem._row_weights`), ``reg``, the loss and the constants; this class holds the
+(``row_loss``, a compiled per-row loss of :mod:`~gradcomp.problems.kernels`), ``reg``, the loss and the constants; this class holds the
 machinery every method needs: minibatches of all clients as one :class:`Batch`, and the
 gradients of every client and replica at once (``X`` of shape (R, d); a minibatch gradient is
 ``c_m / |B_m| sum_{i in B_m} l'(a_i^T x) a_i + reg x``), at the coordinates a sparsifier keeps,
@@ -23,6 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+
+#: Which per-row loss (a row problem's ``row_loss``; the ``loss`` argument of the kernels,
+#: whose ``loss_derivative`` holds l'). Codes, not functions: Numba caches a kernel
+#: compiled for an integer, not one compiled for a function argument.
+LOGISTIC, SQUARED = 0, 1
 
 
 def unsigned(a: np.ndarray) -> np.ndarray:
@@ -67,15 +73,20 @@ class Batch:
         first use).
     """
 
-    def __init__(self, prob: "RowProblem", rows: np.ndarray):
+    def __init__(self, prob: "RowProblem", rows: np.ndarray, like: "Batch | None" = None):
         self.A, self.M, self.d = prob.A, prob.M, prob.d
         self.rows = rows = np.asarray(rows, dtype=np.int64)
-        self.client = client = prob.client_of_row[rows]
+        self.y = prob.y[rows]
         #: the CSR arrays the kernels read (indices unsigned) and the batch's rows in them:
         #: the problem's data and ``rows`` until :meth:`compact`
-        self.csr, self.urows, self.uclient = prob._csr, unsigned(rows), unsigned(client)
-        self.cols = None
-        self.y = prob.y[rows]
+        self.csr, self.urows, self.cols = prob._csr, unsigned(rows), None
+        self._B = self._BD = self._own = None
+        if like is not None:   # the same clients in the same places: their layout is like's
+            self.client, self.uclient, self.client_ptr, self.inv_size = (
+                like.client, like.uclient, like.client_ptr, like.inv_size)
+            return
+        self.client = client = prob.client_of_row[rows]
+        self.uclient = unsigned(client)
         counts = np.bincount(client, minlength=self.M)
         self.client_ptr = None
         if np.all(client[1:] >= client[:-1]):
@@ -84,7 +95,6 @@ class Batch:
         self.inv_size = 1.0 / counts[client]
         if prob.client_scale is not None:
             self.inv_size = prob.client_scale[client] * self.inv_size
-        self._B = self._BD = self._own = None
 
     @property
     def n_rows(self) -> int:
@@ -178,20 +188,25 @@ class RowProblem:
         """The regulariser's gradient is ``reg * x``."""
         raise NotImplementedError
 
-    @staticmethod
-    def _row_weights(Z: np.ndarray, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """``scale * l'(Z, y)`` per row and replica from the products ``Z = a_i^T x``;
-        ``Z`` is overwritten (every caller passes a fresh product)."""
-        raise NotImplementedError
+    #: The per-row loss l: ``LOGISTIC`` or ``SQUARED``.
+    row_loss: int
+
+    def _row_weights(self, Z: np.ndarray, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """``scale_i l'(Z[i, r], y_i)`` per row and replica from the products ``Z = a_i^T x``
+        (shape (rows, R); ``y`` and ``scale`` of shape (rows,)); ``Z`` is overwritten
+        (every caller passes a fresh product)."""
+        return _kernels().row_weights(Z, y, scale, self.row_loss)
 
     def loss(self, X: np.ndarray):
         """f at each row of ``X`` (shape (R, d) -> (R,), or (d,) -> scalar)."""
         raise NotImplementedError
 
     # ---- rows and batches ------------------------------------------------------------------
-    def batch(self, rows: np.ndarray) -> Batch:
-        """A :class:`Batch` from global row indices grouped by client (repeats allowed)."""
-        return Batch(self, rows)
+    def batch(self, rows: np.ndarray, like: Batch | None = None) -> Batch:
+        """A :class:`Batch` from global row indices grouped by client (repeats allowed);
+        ``like``: a batch whose row ``i`` belongs to the same client as ``rows[i]`` (a
+        with-replacement sampler's every round), whose client layout is then reused."""
+        return Batch(self, rows, like)
 
     @property
     def _all_rows(self) -> Batch:
@@ -215,8 +230,8 @@ class RowProblem:
 
     def _batch_weights(self, batch: Batch, X: np.ndarray) -> np.ndarray:
         """``c_m l'(a_i^T x_r) / |B_m|`` per row and replica, shape (rows, R)."""
-        Z = _kernels().rows_dot(*batch.csr, batch.urows, np.ascontiguousarray(X.T))
-        return self._row_weights(Z, batch.y[:, None], batch.inv_size[:, None])
+        return _kernels().rows_weights(*batch.csr, batch.urows, np.ascontiguousarray(X.T), batch.y, batch.inv_size,
+                                       self.row_loss)
 
     def batch_grads(self, batch: Batch, X: np.ndarray) -> np.ndarray:
         """Every client's minibatch gradient at every replica.
@@ -284,7 +299,7 @@ class RowProblem:
         -------
         GT : ndarray, shape (M d, R), ``GT[m d + j, r] = [grad f_{m,B_m}(w_{r,m})]_j``
         """
-        Wt = self._row_weights(batch.BD @ WT, batch.y[:, None], batch.inv_size[:, None])
+        Wt = self._row_weights(batch.BD @ WT, batch.y, batch.inv_size)
         GT = batch.BD.T @ Wt
         GT += self.reg * WT
         return GT
@@ -315,7 +330,7 @@ class RowProblem:
         n = len(batches)
         rows = np.concatenate([b.rows for b in batches])
         w = np.bincount(rows, weights=np.concatenate([b.inv_size for b in batches]) / n, minlength=self.N)
-        W = self._row_weights(self.A @ X.T, self.y[:, None], w[:, None])
+        W = self._row_weights(self.A @ X.T, self.y, w)
         return self._client_sums(self._all_rows, W, X, S)
 
 
