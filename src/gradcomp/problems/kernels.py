@@ -93,8 +93,6 @@ def local_sgd_step(indptr, indices, data, y, inv_size, client_ptr, d, WT, gamma,
                         w[r] -= a * s[r]
 
 
-
-
 @numba.njit(cache=True, nogil=True)
 def loss_derivative(loss, z, y, s):  # pragma: no cover - compiled
     """``s l'(z, y)`` of one row: the weight of ``a_i`` in a minibatch gradient.

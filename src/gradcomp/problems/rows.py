@@ -8,10 +8,11 @@ Client m owns rows ``offsets[m]:offsets[m+1]`` of a CSR matrix A and its objecti
     f = \\frac1M \\sum_m f_m ,
 
 with a per-row loss :math:`\\ell` and a regulariser r whose gradient is ``reg * x``; c_m = 1
-unless the problem scales its clients (``client_scale``). A subclass gives :math:`\\ell'`
-(``row_loss``, a compiled per-row loss of :mod:`~gradcomp.problems.kernels`), ``reg``, the loss and the constants; this class holds the
-machinery every method needs: minibatches of all clients as one :class:`Batch`, and the
-gradients of every client and replica at once (``X`` of shape (R, d); a minibatch gradient is
+unless the problem scales its clients (``client_scale``). A subclass names its loss
+(``row_loss``, whose :math:`\\ell'` is compiled in :mod:`~gradcomp.problems.kernels`), gives
+``reg``, the loss and the constants; this class holds the machinery every method needs:
+minibatches of all clients as one :class:`Batch`, and the gradients of every client and
+replica at once (``X`` of shape (R, d); a minibatch gradient is
 ``c_m / |B_m| sum_{i in B_m} l'(a_i^T x) a_i + reg x``), at the coordinates a sparsifier keeps,
 at each client's own iterate (local steps), and averaged over an epoch's minibatches.
 
