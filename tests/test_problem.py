@@ -86,7 +86,8 @@ def test_minibatch_kernels_equal_scipy_bit_for_bit(R):
     rows_wr = np.concatenate([prob.offsets[m] + rng.integers(0, prob.n_m[m], 9) for m in range(prob.M)])
     perm = rng.permutation(prob.N)
     rows_rr = perm[np.argsort(prob.client_of_row[perm], kind="stable")]
-    for rows in (rows_wr, rows_rr):
+    # and a batch shorter than the kernels' prefetch distance
+    for rows in (rows_wr, rows_rr, rows_wr[:kernels.PREFETCH_ROWS // 4]):
         b = prob.batch(rows)
         X = rng.standard_normal((R, prob.d))
         W = rng.standard_normal((len(rows), R))
