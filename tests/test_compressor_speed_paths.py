@@ -144,6 +144,29 @@ def test_compiled_drive_is_bit_identical_to_the_generic_path(monkeypatch, d, lea
     assert r1.random() == r2.random()
 
 
+def _floyd_numpy(rng, n_sets, d, k):
+    """Floyd's algorithm vectorised over the sets in NumPy: the sampler of every committed
+    rr result before it was compiled (kept here as the reference)."""
+    S = np.empty((n_sets, k), dtype=np.int64)
+    for j, top in enumerate(range(d - k, d)):
+        t = rng.integers(0, top + 1, size=n_sets)
+        if j:
+            t = np.where((S[:, :j] == t[:, None]).any(axis=1), top, t)
+        S[:, j] = t
+    return S
+
+
+@pytest.mark.parametrize("n_sets,d,k", [(1, 1, 1), (20, 112, 2), (20, 123, 2), (20, 300, 6), (3, 4, 2),
+                                        (50, 2**31, 7), (7, 2**33, 32), (40, 1024, 32)])
+def test_compiled_floyd_draws_what_the_numpy_loop_drew(n_sets, d, k):
+    """Same subsets and the stream in the same state afterwards, for d below and above the
+    32-bit bounded draw, k = 1 and the largest k it serves."""
+    r1, r2 = np.random.default_rng(11), np.random.default_rng(11)
+    for _ in range(3):
+        np.testing.assert_array_equal(sample_subsets(r1, n_sets, d, k), _floyd_numpy(r2, n_sets, d, k))
+    assert r1.bit_generator.state == r2.bit_generator.state
+
+
 def test_randk_draws_of_the_rr_figures_are_unchanged():
     """Values of the original sampler (commit 3095c44) for the rr settings, k = floor(0.02 d)."""
     assert sample_subsets(np.random.default_rng(2024), 3, 300, 6).tolist() == [

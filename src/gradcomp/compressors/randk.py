@@ -13,8 +13,8 @@ from ..backend import namespace_of, to_device
 from .base import COMPRESSORS, BitCost, Unbiased, resolve_k
 
 
-#: The vectorised Floyd loop below runs k Python steps of O(n_sets k) work: the cheapest
-#: for the tiny k of the rr figures (k <= 6), whose draws it defines and which must not
+#: Floyd's algorithm over all sets at once (compiled, O(n_sets k^2)) is the cheapest for
+#: the tiny k of the rr figures (k <= 6), whose draws it defines and which must not
 #: change. Above this k, NumPy's own Floyd (C, hash set) is used per set.
 FLOYD_VECTOR_MAX_K = 32
 
@@ -24,8 +24,9 @@ def sample_subsets(rng: np.random.Generator, n_sets: int, d: int, k: int) -> np.
 
     Three exact samplers, by the cost that wins:
 
-    * k <= 32 and k^2 <= d: Floyd's algorithm vectorised over the sets, O(n_sets k^2)
-      (the draws of every committed rr result);
+    * k <= 32 and k^2 <= d: Floyd's algorithm over all the sets at once, O(n_sets k^2)
+      (:func:`~gradcomp.compressors.kernels.floyd_subsets`; the draws of every committed
+      rr result);
     * otherwise, k <= d/50: ``Generator.choice(d, k, replace=False)`` per set, which is
       Floyd's algorithm with a hash set in C: O(k) per set, independent of d;
     * otherwise (k above 2 % of d): a random-key partition, O(n_sets d).
@@ -33,13 +34,9 @@ def sample_subsets(rng: np.random.Generator, n_sets: int, d: int, k: int) -> np.
     if not 0 < k <= d:
         raise ValueError(f"need 0 < k <= d, got k={k}, d={d}")
     if k <= FLOYD_VECTOR_MAX_K and k * k <= d:
-        S = np.empty((n_sets, k), dtype=np.int64)
-        for j, top in enumerate(range(d - k, d)):
-            t = rng.integers(0, top + 1, size=n_sets)
-            if j:
-                t = np.where((S[:, :j] == t[:, None]).any(axis=1), top, t)
-            S[:, j] = t
-        return S
+        from .kernels import floyd_subsets  # numba: imported on first use
+
+        return floyd_subsets(rng, n_sets, d, k)
     if 50 * k <= d:
         S = np.empty((n_sets, k), dtype=np.int64)
         for i in range(n_sets):
