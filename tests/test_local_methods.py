@@ -255,7 +255,7 @@ def test_server_switch_is_the_closed_form_and_gamma_cancels(setup):
 
 # ---- the compiled local step ---------------------------------------------------------------
 
-@pytest.mark.parametrize("R", [1, 3, 130])  # 130: three replica blocks, the last partial
+@pytest.mark.parametrize("R", [1, 3, 129, 300])  # 129, 300: two and three replica blocks, unequal
 def test_local_step_kernel_is_the_minibatch_gradient_step(setup, R):
     """``local_step`` (Numba) against its formula in SciPy products: w - gamma grad f_{m,B}(w)."""
     prob, _, _ = setup
@@ -266,8 +266,18 @@ def test_local_step_kernel_is_the_minibatch_gradient_step(setup, R):
     WT = rng.standard_normal((prob.M * prob.d, R))
     gamma = rng.uniform(0.1, 2.0, R)
     expected = WT - gamma[None, :] * prob.batch_grads_local(batch, WT)
+    W0 = WT.copy()
     prob.local_step(batch, WT, gamma)
     np.testing.assert_allclose(WT, expected, rtol=1e-12, atol=1e-14)
+    # each replica is the same stepsize run alone, bit for bit, in any block; and a batch
+    # read from its own compacted arrays steps the same as one read where its rows lie
+    for r in {0, R // 3, R // 2, R - 1}:
+        alone = W0[:, r:r + 1].copy()
+        prob.local_step(batch, alone, gamma[r:r + 1])
+        np.testing.assert_array_equal(alone[:, 0], WT[:, r])
+    compact = W0.copy()
+    prob.local_step(prob.batch(rows).compact(), compact, gamma)
+    np.testing.assert_array_equal(compact, WT)
 
 
 def test_local_step_refuses_rows_not_grouped_by_client(setup):

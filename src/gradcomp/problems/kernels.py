@@ -38,11 +38,6 @@ from numba.extending import intrinsic
 from .rows import LOGISTIC, SQUARED  # noqa: F401  (the ``loss`` codes)
 
 
-#: Replicas per block: one client's d iterates and its minibatch's weights for this many
-#: replicas stay in a core's L2 cache (d = 300: 300 x 64 x 8 B = 150 KB).
-REPLICA_BLOCK = 64
-
-
 #: How many rows ahead of the current one :func:`prefetch_row` asks for a row's extent
 #: (``indptr``); its nonzeros are asked for half as far ahead, once that extent has arrived.
 PREFETCH_ROWS = 16
@@ -84,44 +79,60 @@ def prefetch_row(typingctx, indptr, indices, data, rows, i):
     return types.void(indptr, indices, data, rows, i), codegen
 
 
+#: Most replicas per block: one client's d iterates and its minibatch's weights for this
+#: many replicas stay in a core's L2 cache (d = 300: 300 x 128 x 8 B = 300 KB). R is cut
+#: into equal blocks of at most this many (R = 324: three of 108, not five of 64 and one
+#: of 4, which cost a pass over the rows for 4 replicas).
+REPLICA_BLOCK = 128
+
+
 @numba.njit(cache=True, nogil=True)
-def local_sgd_step(indptr, indices, data, y, inv_size, client_ptr, d, WT, gamma, two_lam):  # pragma: no cover - compiled
+def local_sgd_step(indptr, indices, data, rows, y, inv_size, client_ptr, d, WT, gamma, two_lam):  # pragma: no cover - compiled
     """``w_{r,m} <- (1 - 2 lambda gamma_r) w_{r,m} - gamma_r sum_{i in B_m} s_i(w_{r,m}) a_i`` in place.
 
     ``s_i(w) = -y_i sigma(-y_i a_i^T w) / |B_m|``: the minibatch gradient of client m's
     logistic loss at its own iterate, every gradient taken before any iterate moves.
     Clients are independent, so the step runs client by client and, within a client, in
-    blocks of :data:`REPLICA_BLOCK` replicas, each block finished while it is in cache.
+    equal blocks of at most :data:`REPLICA_BLOCK` replicas, each block finished while it
+    is in cache.
 
     Parameters
     ----------
-    indptr, indices, data : the CSR arrays of the batch's ``BD`` (row i's nonzeros placed in
-        the column block of its client, so a column index addresses a row of ``WT``).
+    indptr, indices, data : the CSR arrays of the data (indices unsigned) and ``rows``
+        (unsigned), the batch's rows in them: row i of the batch is ``rows[i]``, read in
+        place (no copy of the batch).
     y, inv_size : (rows,) labels and ``1 / |B_m(i)|``.
     client_ptr : (M + 1,) client m owns the batch rows ``client_ptr[m]:client_ptr[m+1]``.
-    d : int, the dimension (client m's iterates are rows ``m d:(m+1) d`` of ``WT``).
+    d : uint64, the dimension (client m's iterates are rows ``m d:(m+1) d`` of ``WT``).
     WT : (M d, R) C-contiguous, the iterates with the replica axis last.
     gamma : (R,) client stepsizes.
     two_lam : float, ``2 lambda``.
     """
     M = client_ptr.shape[0] - 1
     R = WT.shape[1]
+    if R == 0:
+        return
+    blocks = (R + REPLICA_BLOCK - 1) // REPLICA_BLOCK
+    width = (R + blocks - 1) // blocks
     rows_max = 0
     for m in range(M):
         rows_max = max(rows_max, client_ptr[m + 1] - client_ptr[m])
-    S = np.empty((rows_max, REPLICA_BLOCK))
+    S = np.empty((rows_max, width))
     for m in range(M):
         lo, hi = client_ptr[m], client_ptr[m + 1]
-        for r0 in range(0, R, REPLICA_BLOCK):
-            r1 = min(r0 + REPLICA_BLOCK, R)
+        base = np.uint64(m) * d
+        for r0 in range(0, R, width):
+            r1 = min(r0 + width, R)
             nr = r1 - r0
             g = gamma[r0:r1]
             for i in range(lo, hi):          # forward: z_ir = a_i^T w_{r,m}
+                prefetch_row(indptr, indices, data, rows, i)
+                row = rows[i]
                 z = S[i - lo, :nr]
                 z[:] = 0.0
-                for p in range(indptr[i], indptr[i + 1]):
+                for p in range(indptr[row], indptr[row + 1]):
                     a = data[p]
-                    w = WT[indices[p], r0:r1]
+                    w = WT[base + indices[p], r0:r1]
                     for r in range(nr):
                         z[r] += a * w[r]
             for i in range(lo, hi):          # gamma_r s_i(w_r); expit(-y z) = 1 / (1 + exp(y z))
@@ -130,15 +141,16 @@ def local_sgd_step(indptr, indices, data, y, inv_size, client_ptr, d, WT, gamma,
                 s = S[i - lo, :nr]
                 for r in range(nr):
                     s[r] = -c * g[r] / (1.0 + math.exp(yi * s[r]))
-            for j in range(m * d, (m + 1) * d):   # the regulariser: a rescaling of the iterate
+            for j in range(base, base + d):   # the regulariser: a rescaling of the iterate
                 w = WT[j, r0:r1]
                 for r in range(nr):
                     w[r] *= 1.0 - two_lam * g[r]
             for i in range(lo, hi):          # backward: w_{r,m} -= gamma_r s_i a_i
+                row = rows[i]
                 s = S[i - lo, :nr]
-                for p in range(indptr[i], indptr[i + 1]):
+                for p in range(indptr[row], indptr[row + 1]):
                     a = data[p]
-                    w = WT[indices[p], r0:r1]
+                    w = WT[base + indices[p], r0:r1]
                     for r in range(nr):
                         w[r] -= a * s[r]
 

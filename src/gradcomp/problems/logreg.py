@@ -169,15 +169,14 @@ class LogisticRegression(RowProblem, ProblemBase):
         """``w_{r,m} <- w_{r,m} - gamma_r grad f_{m,B_m}(w_{r,m})`` in place, ``WT`` (M d, R).
 
         :meth:`batch_grads_local` with the step folded in, as one compiled pass over the
-        batch's rows (:func:`~gradcomp.problems.kernels.local_sgd_step`):
+        batch's rows where they lie in the data (:func:`~gradcomp.problems.kernels.local_sgd_step`):
         ``w <- (1 - 2 lambda gamma) w - gamma BD^T s``.
         """
         from .kernels import local_sgd_step  # numba: imported on first use
 
         if batch.client_ptr is None:
             raise ValueError("local_step needs a batch whose rows are grouped by client")
-        BD = batch.BD
-        local_sgd_step(BD.indptr, BD.indices, BD.data, batch.y, batch.inv_size, batch.client_ptr, self.d,
+        local_sgd_step(*batch.csr, batch.urows, batch.y, batch.inv_size, batch.client_ptr, np.uint64(self.d),
                        WT, np.ascontiguousarray(gamma, dtype=np.float64), 2.0 * self.lam)
 
 
