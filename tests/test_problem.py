@@ -150,3 +150,15 @@ def test_newton_and_constants_against_dense_definitions():
     assert c.zeta_sq == pytest.approx(zeta, rel=1e-10)
     assert c.sigma_sq == pytest.approx(sigma, rel=1e-10)
     assert c.b_m == [5, 5, 5, 5] and c.n_steps == 4
+
+
+@pytest.mark.parametrize("R", [1, 7])
+def test_block_products_equal_numpy_reduceat_bit_for_bit(R):
+    """The loss's block products: numpy.multiply.reduceat over rows, blocks of 1 to 600 rows."""
+    from gradcomp.problems import kernels
+
+    rng = np.random.default_rng(3)
+    T = 1.0 + rng.random((2000, R))
+    starts = np.array([0, 1, 2, 600, 1200, 1999])
+    np.testing.assert_array_equal(kernels.block_products(T, starts), np.multiply.reduceat(T, starts, axis=0))
+    np.testing.assert_array_equal(kernels.block_products(T[:600, :1], starts[:1]), np.prod(T[:600, :1], axis=0)[None])

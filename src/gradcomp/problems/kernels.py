@@ -156,6 +156,27 @@ def local_sgd_step(indptr, indices, data, rows, y, inv_size, client_ptr, d, WT, 
 
 
 @numba.njit(cache=True, nogil=True)
+def block_products(T, starts):  # pragma: no cover - compiled
+    """``P[b, r] = prod_{i in block b} T[i, r]``, block b the rows ``starts[b]:starts[b+1]``
+    (the last to the end): ``numpy.multiply.reduceat(T, starts, axis=0)`` for increasing
+    ``starts``, the same products left to right, row after row (equal bit for bit,
+    tests/test_problem.py), without reduceat's walk down each column of ``T`` (a9a, R =
+    288: 52 ms -> 6 ms)."""
+    n, R = T.shape
+    B = starts.shape[0]
+    P = np.empty((B, R))
+    for b in range(B):
+        lo = starts[b]
+        hi = starts[b + 1] if b + 1 < B else n
+        for r in range(R):
+            P[b, r] = T[lo, r]
+        for i in range(lo + 1, hi):
+            for r in range(R):
+                P[b, r] *= T[i, r]
+    return P
+
+
+@numba.njit(cache=True, nogil=True)
 def loss_derivative(loss, z, y, s):  # pragma: no cover - compiled
     """``s l'(z, y)`` of one row: the weight of ``a_i`` in a minibatch gradient.
 

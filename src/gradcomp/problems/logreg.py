@@ -77,8 +77,11 @@ class LogisticRegression(RowProblem, ProblemBase):
         one client: every factor lies in (1, 2], so a block's product stays below
         ``2**512`` and one ``exp`` per sample replaces ``exp`` + ``log1p`` (the loss is
         evaluated for every replica after every epoch; this halves its cost). The
-        rounding error of a block's product is below ``1e-13`` relative.
+        rounding error of a block's product is below ``1e-13`` relative. The products are
+        NumPy's ``multiply.reduceat`` compiled (:func:`~gradcomp.problems.kernels.block_products`).
         """
+        from .kernels import block_products  # numba: imported on first use
+
         X2 = np.atleast_2d(X)
         T = self.Ay @ X2.T  # (N, R) margins t = y a^T x
         np.abs(T, out=T)
@@ -87,7 +90,7 @@ class LogisticRegression(RowProblem, ProblemBase):
         np.negative(T, out=T)
         np.exp(T, out=T)
         T += 1.0
-        logs = np.log(np.multiply.reduceat(T, self._block_start, axis=0))
+        logs = np.log(block_products(T, self._block_start))
         out = hinge + self._block_weight @ logs + self.lam * np.einsum("rd,rd->r", X2, X2)
         return out if X.ndim == 2 else float(out[0])
 
