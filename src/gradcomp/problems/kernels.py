@@ -160,8 +160,8 @@ def block_products(T, starts):  # pragma: no cover - compiled
     """``P[b, r] = prod_{i in block b} T[i, r]``, block b the rows ``starts[b]:starts[b+1]``
     (the last to the end): ``numpy.multiply.reduceat(T, starts, axis=0)`` for increasing
     ``starts``, the same products left to right, row after row (equal bit for bit,
-    tests/test_problem.py), without reduceat's walk down each column of ``T`` (a9a, R =
-    288: 52 ms -> 6 ms)."""
+    tests/test_problem.py), at a tenth of reduceat's time on the loss's (N, R) margins
+    (a9a, R = 288: 52 ms -> 6 ms)."""
     n, R = T.shape
     B = starts.shape[0]
     P = np.empty((B, R))
