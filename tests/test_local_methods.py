@@ -255,7 +255,7 @@ def test_server_switch_is_the_closed_form_and_gamma_cancels(setup):
 
 # ---- the compiled local step ---------------------------------------------------------------
 
-@pytest.mark.parametrize("R", [1, 3, 129, 300])  # 129, 300: two and three replica blocks, unequal
+@pytest.mark.parametrize("R", [1, 3, 129, 300])  # 129: blocks of 65 and 64; 300: three of 100
 def test_local_step_kernel_is_the_minibatch_gradient_step(setup, R):
     """``local_step`` (Numba) against its formula in SciPy products: w - gamma grad f_{m,B}(w)."""
     prob, _, _ = setup
